@@ -1,0 +1,72 @@
+import type { AuxiliaryClass } from './auxiliary.js';
+import type { ConnectorClass } from './connector.js';
+
+/**
+ * Every built-in type: its short name, the pykiso paths and friendly aliases
+ * that mean the same type, the JSON schema of its `config` (a file under
+ * `schemas/`), and a lazy loader so a station only loads the transports it uses.
+ */
+interface BuiltinConnector {
+  kind: 'connector';
+  aliases: readonly string[];
+  schema: string;
+  summary: string;
+  load: () => Promise<ConnectorClass>;
+}
+
+interface BuiltinAuxiliary {
+  kind: 'auxiliary';
+  aliases: readonly string[];
+  schema: string;
+  summary: string;
+  load: () => Promise<AuxiliaryClass>;
+}
+
+export type BuiltinType = BuiltinConnector | BuiltinAuxiliary;
+
+export const BUILTIN_TYPES = {
+  CCLoopback: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_raw_loopback:CCLoopback', 'loopback'],
+    schema: 'connectors/loopback.schema.json',
+    summary: 'echoes every sent message back to its owner; for trying suites without a device',
+    load: async () => (await import('../connectors/loopback.js')).LoopbackConnector,
+  },
+  CCUdp: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_udp:CCUdp', 'udp'],
+    schema: 'connectors/udp.schema.json',
+    summary: 'UDP client: sends datagrams to dest_ip:dest_port, receives the answers',
+    load: async () => (await import('../connectors/udp.js')).UdpConnector,
+  },
+  CCUdpServer: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_udp_server:CCUdpServer', 'udp_server'],
+    schema: 'connectors/udp-server.schema.json',
+    summary: 'UDP server: binds dest_ip:dest_port, answers the last peer that wrote',
+    load: async () => (await import('../connectors/udp-server.js')).UdpServerConnector,
+  },
+  CCTcpip: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_tcp_ip:CCTcpip', 'tcp'],
+    schema: 'connectors/tcp.schema.json',
+    summary: 'TCP client: connects to dest_ip:dest_port',
+    load: async () => (await import('../connectors/tcp.js')).TcpConnector,
+  },
+  CCTcpServer: {
+    kind: 'connector',
+    aliases: ['tcp_server'],
+    schema: 'connectors/tcp-server.schema.json',
+    summary: 'TCP server: listens on dest_ip:dest_port, talks to the connected clients',
+    load: async () => (await import('../connectors/tcp-server.js')).TcpServerConnector,
+  },
+  CommunicationAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],
+    schema: 'auxiliaries/communication.schema.json',
+    summary: 'sends raw messages and receives them with a timeout',
+    load: async () => (await import('../auxiliaries/communication.js')).CommunicationAuxiliary,
+  },
+} as const satisfies Record<string, BuiltinType>;
+
+export type BuiltinTypeName = keyof typeof BUILTIN_TYPES;

@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import { pino, type Logger, type LevelWithSilent, type StreamEntry } from 'pino';
+
+export type { Logger };
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = LevelWithSilent;
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const HIDDEN_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name', 'v']);
+
+/** Keys that must never reach a log: pino replaces their values. */
+export const REDACTED_PATHS = [
+  '*.password', '*.api_key', '*.apiKey', '*.token', '*.secret', '*.key',
+  'password', 'api_key', 'apiKey', 'token', 'secret',
+  'config.password', 'config.api_key', 'config.token', 'config.secret',
+];
+
+/** Turns one pino NDJSON line into the human line the console shows. */
+export function formatLogLine(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.trimEnd();
+  }
+  const time = new Date(typeof entry.time === 'number' ? entry.time : Date.now()).toISOString().slice(11, 23);
+  const level = LEVEL_NAMES[entry.level as number] ?? String(entry.level);
+  const source = entry.name ? ` [${String(entry.name)}]` : '';
+  const extras = Object.entries(entry)
+    .filter(([key]) => !HIDDEN_KEYS.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  return `${time} ${level.padEnd(5)}${source} ${String(entry.msg ?? '')}${extras ? ` ${extras}` : ''}`;
+}
+
+/** A stream that hands each formatted log line to a callback. */
+export class LineSink extends Writable {
+  constructor(private readonly onLine: (rawJson: string) => void) {
+    super({ decodeStrings: false });
+  }
+  override _write(chunk: string | Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    for (const line of text.split('\n')) if (line) this.onLine(line);
+    done();
+  }
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** NDJSON file of the whole run. */
+  file?: string;
+  /** Human-readable lines on stderr. */
+  console?: boolean;
+  /** Receives every line at or above `level`, e.g. to put it in the running case's output. */
+  capture?: (rawJson: string) => void;
+}
+
+export interface KisoLogger {
+  logger: Logger;
+  /** Writes what is buffered; call before exit. */
+  flush(): void;
+}
+
+export function createLogger(options: LoggerOptions): KisoLogger {
+  const streams: StreamEntry[] = [];
+  let fileStream: ReturnType<typeof pino.destination> | undefined;
+  if (options.file) {
+    fileStream = pino.destination({ dest: options.file, mkdir: true, sync: true });
+    streams.push({ level: 'trace', stream: fileStream });
+  }
+  if (options.console) {
+    streams.push({ level: 'trace', stream: new LineSink((line) => process.stderr.write(`${formatLogLine(line)}\n`)) });
+  }
+  if (options.capture) streams.push({ level: 'trace', stream: new LineSink(options.capture) });
+  const logger = pino(
+    { level: options.level, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    streams.length > 0 ? pino.multistream(streams) : pino.destination({ dest: '/dev/null', sync: true }),
+  );
+  return {
+    logger,
+    flush: () => fileStream?.flushSync(),
+  };
+}
+
+/** A logger that drops everything: for unit tests and library use. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
