@@ -56,8 +56,16 @@ export class CommunicationAuxiliary extends Auxiliary<CommunicationAuxiliaryConf
     this.inbox.push(message);
   }
 
+  protected override async onCreate(): Promise<void> {
+    this.inbox.recover();
+  }
+
   protected override async onDelete(): Promise<void> {
     this.inbox.cancelWaiters();
+  }
+
+  protected override onConnectorFault(error: Error): void {
+    this.inbox.fail(error);
   }
 
   protected override async executeCommand(command: string, data: unknown, signal: AbortSignal): Promise<unknown> {

@@ -78,6 +78,7 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
   private running?: { command: string; controller: AbortController; done: Promise<void> };
   private reports = new ReceiveQueue<CommandReport>(DEFAULT_REPORT_QUEUE_SIZE);
   private detachers: Array<() => void> = [];
+  private connectorFault: Error | undefined;
 
   constructor(config: Config, context: AuxiliaryContext) {
     this.name = context.name;
@@ -93,6 +94,11 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
 
   get isRunning(): boolean {
     return this.currentState === 'running';
+  }
+
+  /** Set when one of the connectors failed mid-run (device unplugged, peer gone); cleared by a new start. */
+  get fault(): Error | undefined {
+    return this.connectorFault;
   }
 
   // ---- lifecycle -------------------------------------------------------
@@ -227,6 +233,8 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
   protected async onDelete(): Promise<void> {}
   /** A message arrived on the connector playing `role`. */
   protected onMessage(_message: Message, _role: string): void {}
+  /** A connector failed mid-run; every later verb fails with this error until the auxiliary restarts. */
+  protected onConnectorFault(_error: Error, _role: string): void {}
   /** Runs one command; types override this. */
   protected async executeCommand(command: string, _data: unknown, _signal: AbortSignal): Promise<unknown> {
     throw new KisoError('KISO_AUX_COMMAND', `auxiliary "${this.name}" has no command "${command}"`);
@@ -234,7 +242,10 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
 
   /** Throws the clear error for a verb used while not running. */
   protected ensureRunning(verb: string): void {
-    if (this.currentState === 'running') return;
+    if (this.currentState === 'running') {
+      if (this.connectorFault) throw this.connectorFault;
+      return;
+    }
     const hint = this.currentState === 'suspended' ? 'resume() it first' : this.currentState === 'idle' ? 'it was never started (declare it in the case\'s auxiliaries, or call createInstance())' : 'it was stopped';
     throw new KisoError('KISO_AUX_NOT_RUNNING', `auxiliary "${this.name}" is ${this.currentState}: cannot ${verb}; ${hint}`);
   }
@@ -251,8 +262,10 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
   private async openConnectors(): Promise<void> {
     const opened: Connector<any>[] = [];
     try {
+      this.connectorFault = undefined;
       for (const [role, connector] of Object.entries(this.connectors)) {
         this.detachers.push(connector.attach((message) => this.onMessage(message, role)));
+        this.detachers.push(connector.onError((error) => this.handleConnectorFault(error, role, connector.name)));
         await connector.open();
         opened.push(connector);
       }
@@ -261,6 +274,13 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
       this.detachAll();
       throw error;
     }
+  }
+
+  private handleConnectorFault(error: Error, role: string, connectorName: string): void {
+    if (this.connectorFault) return;
+    this.connectorFault = new KisoError('KISO_CONNECTOR_CLOSED', `auxiliary "${this.name}": connector "${connectorName}" failed: ${error.message}`, { cause: error });
+    this.log.error({ auxiliary: this.name, connector: connectorName }, this.connectorFault.message);
+    this.onConnectorFault(this.connectorFault, role);
   }
 
   private async closeConnectors(): Promise<void> {

@@ -70,8 +70,11 @@ export abstract class Connector<Config extends object = Record<string, unknown>>
   }
 
   /** Errors that happen outside a call (the device went away mid-run). */
-  onError(listener: ConnectorErrorListener): void {
+  onError(listener: ConnectorErrorListener): () => void {
     this.errorListeners.push(listener);
+    return () => {
+      this.errorListeners = this.errorListeners.filter((l) => l !== listener);
+    };
   }
 
   async open(): Promise<void> {

@@ -6,7 +6,8 @@
 export class ReceiveQueue<T> {
   private items: T[] = [];
   private head = 0;
-  private waiters: Array<(item: T | undefined) => void> = [];
+  private waiters: Array<{ resolve: (item: T | undefined) => void; reject: (error: Error) => void }> = [];
+  private failure: Error | undefined;
   /** Items dropped because the queue was full. */
   dropped = 0;
 
@@ -24,7 +25,7 @@ export class ReceiveQueue<T> {
   push(item: T): void {
     const waiter = this.waiters.shift();
     if (waiter) {
-      waiter(item);
+      waiter.resolve(item);
       return;
     }
     if (this.size >= this.capacity) {
@@ -39,25 +40,48 @@ export class ReceiveQueue<T> {
   /** The next item, or undefined when `timeoutMs` passes (or the signal aborts) first. */
   shift(timeoutMs?: number, signal?: AbortSignal): Promise<T | undefined> {
     if (this.size > 0) return Promise.resolve(this.take());
+    if (this.failure) return Promise.reject(this.failure);
     if (timeoutMs !== undefined && timeoutMs <= 0) return Promise.resolve(undefined);
     if (signal?.aborted) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const done = (item: T | undefined): void => {
+      const cleanup = (): void => {
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        resolve(item);
+      };
+      const waiter = {
+        resolve: (item: T | undefined) => {
+          cleanup();
+          resolve(item);
+        },
+        reject: (error: Error) => {
+          cleanup();
+          reject(error);
+        },
       };
       const onAbort = (): void => {
-        this.waiters = this.waiters.filter((w) => w !== done);
-        done(undefined);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        waiter.resolve(undefined);
       };
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
         timer = setTimeout(onAbort, timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(done);
+      this.waiters.push(waiter);
     });
+  }
+
+  /** The source is gone: waiting and later consumers get `error` once what is queued is read. */
+  fail(error: Error): void {
+    this.failure = error;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  /** The source is back: consumers wait again. */
+  recover(): void {
+    this.failure = undefined;
   }
 
   /** Takes everything queued now. */
@@ -77,7 +101,7 @@ export class ReceiveQueue<T> {
   cancelWaiters(): void {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const waiter of waiters) waiter(undefined);
+    for (const waiter of waiters) waiter.resolve(undefined);
   }
 
   private take(): T {

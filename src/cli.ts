@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from './core/config/issues.js';
+import { loadStationConfig, type StationConfig } from './core/config/load.js';
+import { describeError, isKisoError } from './core/errors.js';
+import { createLogger, formatLogLine, LOG_LEVELS, type LogLevel } from './core/logging.js';
+import { kisoVersion } from './core/package-root.js';
+import { ConsoleReporter } from './core/reporters/console.js';
+import { JunitReporter } from './core/reporters/junit.js';
+import type { Reporter } from './core/reporters/reporter.js';
+import { OutputCapture } from './core/runner/run.js';
+import { runStation } from './core/run-station.js';
+import { editorSchema } from './core/schema-export.js';
+import { leftoverHandles, snapshotHandles } from './core/leftover-handles.js';
+
+/** Exit codes: the contract scripts and CI rely on. */
+export const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** pykiso's tag filters: every option kiso does not know, `--variant a,b` or `--variant=a,b`. */
+export function parseTagFilters(args: readonly string[]): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i]!;
+    if (!token.startsWith('--')) throw new UsageError(`unexpected argument "${token}" (tag filters are written --NAME value1,value2)`);
+    let name = token.slice(2);
+    let value: string | undefined;
+    const equals = name.indexOf('=');
+    if (equals >= 0) {
+      value = name.slice(equals + 1);
+      name = name.slice(0, equals);
+    } else {
+      value = args[i + 1];
+      if (value === undefined || value.startsWith('-')) throw new UsageError(`option --${name} needs values: --${name} value1,value2 (unknown options are tag filters)`);
+      i++;
+    }
+    if (!/^[A-Za-z][\w-]*$/.test(name)) throw new UsageError(`"--${name}" is not a valid tag name`);
+    filters[name] = [...(filters[name] ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  }
+  return filters;
+}
+
+/** `-p 'test_udp*.ts'` selects files; `-p 'test_udp.ts::echo*'` also selects cases by name. */
+export function parsePattern(pattern: string | undefined): { filePattern?: string; casePattern?: RegExp } {
+  if (!pattern) return {};
+  const [filePart, casePart] = pattern.split('::', 2);
+  const casePattern = casePart ? new RegExp(`^${casePart.replace(/[.+^$()|[\]{}\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : undefined;
+  return { filePattern: filePart || undefined, casePattern };
+}
+
+function logFileFor(logPath: string | undefined, startedAt: Date): string | undefined {
+  if (!logPath) return undefined;
+  const isFolder = logPath.endsWith('/') || (existsSync(logPath) && statSync(logPath).isDirectory());
+  return isFolder ? path.join(logPath, `kiso-${startedAt.toISOString().replace(/[:.]/g, '-')}.ndjson`) : logPath;
+}
+
+function junitFileFor(option: string | boolean | undefined, config: StationConfig, configCount: number): string | undefined {
+  if (!option) return undefined;
+  const base = typeof option === 'string' ? option : path.join('reports', 'junit.xml');
+  if (configCount === 1) return path.resolve(base);
+  const ext = path.extname(base) || '.xml';
+  return path.resolve(`${base.slice(0, base.length - path.extname(base).length)}-${path.basename(config.file).replace(/\.ya?ml$/, '')}${ext}`);
+}
+
+async function loadAll(files: readonly string[]): Promise<StationConfig[]> {
+  const configs: StationConfig[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    try {
+      configs.push(await loadStationConfig(file));
+    } catch (error) {
+      if (error instanceof ConfigError) errors.push(`${path.relative(process.cwd(), path.resolve(file))}: ${error.message}`);
+      else throw error;
+    }
+  }
+  if (errors.length) {
+    process.stderr.write(`kiso: ${errors.join('\n')}\n`);
+    throw new ExitRequest(EXIT.usage);
+  }
+  return configs;
+}
+
+class ExitRequest extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+interface RunFlags {
+  testConfigurationFile: string[];
+  pattern?: string;
+  failfast?: boolean;
+  logPath?: string;
+  logLevel: LogLevel;
+  junit?: string | boolean;
+}
+
+async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number> {
+  if (flags.testConfigurationFile.length === 0) throw new UsageError('missing -c/--test-configuration-file: which station YAML should kiso run?');
+  const tagFilters = parseTagFilters(extraArgs);
+  const { filePattern, casePattern } = parsePattern(flags.pattern);
+  const baseline = snapshotHandles();
+  const configs = await loadAll(flags.testConfigurationFile);
+
+  const capture = new OutputCapture();
+  const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.push(formatLogLine(line)) });
+  // A suite's stray promise must not take the run down: log it and go on.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, `unhandled rejection (from a suite or auxiliary): ${describeError(reason)}`));
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write(`kiso: ${signal} again: exiting now\n`);
+      process.exit(EXIT.failed);
+    }
+    process.stderr.write(`\nkiso: ${signal}: stopping after the running step; reports will still be written (press again to exit at once)\n`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let exitCode: number = EXIT.passed;
+  for (const config of configs) {
+    if (interrupt.signal.aborted) break;
+    const reporters: Reporter[] = [new ConsoleReporter()];
+    const junit = junitFileFor(flags.junit, config, configs.length);
+    if (junit) reporters.push(new JunitReporter(junit));
+    const result = await runStation(config, { log: logger, capture, reporters, failfast: flags.failfast, tagFilters, filePattern, casePattern, signal: interrupt.signal });
+    if (result.outcome !== 'passed') exitCode = EXIT.failed;
+    if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
+    if (flags.failfast && result.outcome !== 'passed') break;
+  }
+
+  // Let closing sockets finish closing before looking for leftovers.
+  await new Promise((resolve) => setImmediate(resolve));
+  const leftovers = leftoverHandles(baseline);
+  if (leftovers.length) {
+    logger.warn({ handles: leftovers }, `still open after the run: ${leftovers.join(', ')} — a suite or auxiliary did not close them; kiso exits anyway`);
+  }
+  flush();
+  return exitCode;
+}
+
+async function validateCommand(files: string[]): Promise<number> {
+  if (files.length === 0) throw new UsageError('missing -c/--test-configuration-file');
+  const configs = await loadAll(files);
+  for (const config of configs) {
+    const suites = config.suites.length;
+    process.stdout.write(`${path.relative(process.cwd(), config.file)}: OK (${config.connectors.size} connectors, ${config.auxiliaries.size} auxiliaries, ${suites} suite folder${suites === 1 ? '' : 's'})\n`);
+  }
+  return EXIT.passed;
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('kiso');
+  program
+    .description('Runs test suites against embedded devices, as a YAML station configuration describes (pykiso-compatible).')
+    .version(kisoVersion(), '--version', 'print the kiso version')
+    .option('-c, --test-configuration-file <file>', 'station YAML to run; repeat to run several one after another', collect, [])
+    .option('-p, --pattern <glob>', "suite files to run instead of each test_filter_pattern; 'file.ts::case name' also selects cases")
+    .option('--failfast', 'stop at the first failed or errored case')
+    .option('-l, --log-path <path>', 'write the run log as NDJSON to this file (or into this folder)')
+    .addOption(new Option('--log-level <level>', 'log level of the console and the log file').choices([...LOG_LEVELS]).default('info'))
+    .option('--junit [file]', 'write a JUnit XML report (default reports/junit.xml)')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .addHelpText('after', '\nAny other --NAME v1,v2 is a tag filter: only cases whose tag NAME has one of the values run.\nExit codes: 0 all passed, 1 a case failed or errored, 2 usage or configuration error.')
+    .action(async (flags: RunFlags, command: Command) => setExitCode(await runCommand(flags, command.args)));
+
+  program
+    .command('validate')
+    .description('check station YAML files without opening anything; exit 2 with file:line:col on errors')
+    .option('-c, --test-configuration-file <file>', 'station YAML to check (repeatable)', collect, [])
+    .action(async (flags: { testConfigurationFile: string[] }) => setExitCode(await validateCommand(flags.testConfigurationFile)));
+
+  program
+    .command('schema')
+    .description('print the JSON schema of station YAML files, for editors (yaml-language-server)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(editorSchema(), null, 2)}\n`);
+      setExitCode(EXIT.passed);
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.passed;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.passed : EXIT.usage;
+    }
+    if (error instanceof ExitRequest) return error.code;
+    if (error instanceof UsageError) {
+      process.stderr.write(`kiso: ${error.message}\nTry 'kiso --help'.\n`);
+      return EXIT.usage;
+    }
+    if (isKisoError(error, 'KISO_CONFIG_INVALID')) {
+      process.stderr.write(`kiso: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`kiso: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  }
+  return exitCode;
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`kiso: ${describeError(error)}\n`);
+      process.exit(EXIT.failed);
+    },
+  );
+}

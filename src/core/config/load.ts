@@ -1,0 +1,202 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describeError, isKisoError } from '../errors.js';
+import { readSchema } from '../package-root.js';
+import { resolveType, suggest, type ResolvedType, type TypeKind } from '../registry.js';
+import { ConfigError, type ConfigIssue } from './issues.js';
+import { validateWith } from './schema.js';
+import { loadYaml, type KeyPath, type SourceMap } from './yaml-source.js';
+
+/** A connector as the station declares it, its type resolved and its config checked. */
+export interface ConnectorEntry {
+  name: string;
+  type: string;
+  resolved: ResolvedType;
+  config: Record<string, unknown>;
+}
+
+export interface AuxiliaryEntry {
+  name: string;
+  type: string;
+  resolved: ResolvedType;
+  /** Role → connector name. */
+  connectors: Record<string, string>;
+  config: Record<string, unknown>;
+  autoStart: boolean;
+}
+
+export interface SuiteEntry {
+  /** Absolute folder. */
+  suiteDir: string;
+  pattern: string;
+  suiteId: number;
+}
+
+export interface StationConfig {
+  /** Absolute path of the YAML file. */
+  file: string;
+  /** Its folder: relative paths resolve against it. */
+  baseDir: string;
+  connectors: Map<string, ConnectorEntry>;
+  auxiliaries: Map<string, AuxiliaryEntry>;
+  suites: SuiteEntry[];
+  sources: SourceMap;
+  /** Every YAML file read (the main one and its includes). */
+  files: string[];
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+interface RawEntry {
+  type?: unknown;
+  config?: Record<string, unknown> | null;
+  connectors?: Record<string, string>;
+  auto_start?: boolean;
+}
+
+interface RawStation {
+  auxiliaries?: Record<string, RawEntry>;
+  connectors?: Record<string, RawEntry>;
+  test_suite_list?: Array<{ suite_dir: string; test_filter_pattern: string; test_suite_id?: number }>;
+}
+
+let stationSchema: object | undefined;
+
+/**
+ * Reads, validates and cross-checks a station YAML. Opens nothing: it reads
+ * files and, for user types, imports their modules to read their schemas.
+ * Throws a ConfigError that lists every problem found, each with file:line:col.
+ */
+export async function loadStationConfig(file: string, options: LoadOptions = {}): Promise<StationConfig> {
+  const absolute = path.resolve(file);
+  const baseDir = path.dirname(absolute);
+  const loaded = loadYaml(absolute, options.env ?? process.env);
+  const { sources } = loaded;
+  const issues: ConfigIssue[] = [...loaded.issues];
+  const report = (at: KeyPath, message: string, atKey = false): void => {
+    issues.push({ position: sources.locate(at, atKey), path: at, message });
+  };
+  if (loaded.data === undefined && issues.length > 0) throw new ConfigError(issues);
+  if (loaded.data === null || typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
+    report([], 'the file must be a mapping with the keys auxiliaries, connectors and test_suite_list');
+    throw new ConfigError(issues);
+  }
+  const data = loaded.data as RawStation;
+  const resolvePath = (at: KeyPath, value: string): string => path.resolve(path.dirname(sources.fileOf(at) ?? absolute), value);
+
+  stationSchema ??= readSchema('kiso.schema.json');
+  for (const problem of validateWith(stationSchema, data, [], resolvePath)) report(problem.path, problem.message, problem.atKey);
+
+  const connectors = new Map<string, ConnectorEntry>();
+  const auxiliaries = new Map<string, AuxiliaryEntry>();
+  const resolveEntry = async (kind: TypeKind, name: string, raw: RawEntry): Promise<{ resolved: ResolvedType; config: Record<string, unknown> } | undefined> => {
+    const section = kind === 'connector' ? 'connectors' : 'auxiliaries';
+    if (typeof raw?.type !== 'string' || raw.type === '') return undefined; // the schema already said so
+    let resolved: ResolvedType;
+    try {
+      resolved = await resolveType(raw.type, kind, baseDir);
+    } catch (error) {
+      report([section, name, 'type'], isKisoError(error) ? error.message : describeError(error));
+      return undefined;
+    }
+    const config = raw.config ?? {};
+    if (resolved.configSchema) {
+      for (const problem of validateWith(resolved.configSchema, config, [section, name, 'config'], resolvePath)) {
+        report(problem.path, `${problem.message} [${resolved.name} config]`, problem.atKey);
+      }
+    }
+    return { resolved, config };
+  };
+
+  for (const [name, raw] of Object.entries(isMapping(data.connectors) ? data.connectors : {})) {
+    if (!isMapping(raw)) continue;
+    const entry = await resolveEntry('connector', name, raw);
+    if (entry) connectors.set(name, { name, type: raw.type as string, ...entry });
+  }
+  for (const [name, raw] of Object.entries(isMapping(data.auxiliaries) ? data.auxiliaries : {})) {
+    if (!isMapping(raw)) continue;
+    const entry = await resolveEntry('auxiliary', name, raw);
+    if (entry) {
+      auxiliaries.set(name, {
+        name,
+        type: raw.type as string,
+        ...entry,
+        connectors: isMapping(raw.connectors) ? raw.connectors : {},
+        autoStart: raw.auto_start ?? true,
+      });
+    }
+  }
+
+  checkConnectorReferences(data, connectors, auxiliaries, report);
+  const suites = checkSuites(data, report);
+
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files };
+}
+
+function isMapping(value: unknown): value is Record<string, any> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function checkConnectorReferences(
+  data: RawStation,
+  connectors: Map<string, ConnectorEntry>,
+  auxiliaries: Map<string, AuxiliaryEntry>,
+  report: (at: KeyPath, message: string, atKey?: boolean) => void,
+): void {
+  const declared = Object.keys(isMapping(data.connectors) ? data.connectors : {});
+  const usedBy = new Map<string, string>();
+  for (const aux of auxiliaries.values()) {
+    const roles = aux.resolved.connectorRoles;
+    for (const [role, connectorName] of Object.entries(aux.connectors)) {
+      const at = ['auxiliaries', aux.name, 'connectors', role];
+      if (roles && !roles.includes(role)) {
+        const hints = suggest(role, roles);
+        report(at, `${aux.resolved.name} has no connector role "${role}"${hints.length ? ` (did you mean "${hints[0]}"?)` : ''}; its roles: ${roles.join(', ')}`, true);
+      }
+      if (typeof connectorName !== 'string') continue;
+      if (!declared.includes(connectorName)) {
+        const hints = suggest(connectorName, declared);
+        report(at, `connector "${connectorName}" is not defined${hints.length ? ` (did you mean "${hints[0]}"?)` : ''}; connectors defined: ${declared.join(', ') || 'none'}`);
+        continue;
+      }
+      const previous = usedBy.get(connectorName);
+      if (previous && previous !== aux.name) {
+        report(at, `connector "${connectorName}" is already used by auxiliary "${previous}"; a connector serves one auxiliary (to share one channel between auxiliaries, put a ProxyAuxiliary in front of it)`);
+      } else {
+        usedBy.set(connectorName, aux.name);
+      }
+    }
+    for (const role of roles ?? []) {
+      if (!(role in aux.connectors)) {
+        report(['auxiliaries', aux.name, 'connectors'], `${aux.resolved.name} needs a connector for role "${role}", e.g. connectors: { ${role}: ${declared[0] ?? 'my_connector'} }`);
+      }
+    }
+  }
+  void connectors;
+}
+
+function checkSuites(data: RawStation, report: (at: KeyPath, message: string) => void): SuiteEntry[] {
+  const suites: SuiteEntry[] = [];
+  const list = Array.isArray(data.test_suite_list) ? data.test_suite_list : [];
+  const ids = new Map<number, number>();
+  list.forEach((raw, index) => {
+    if (!isMapping(raw) || typeof raw.suite_dir !== 'string') return;
+    const suiteDir = raw.suite_dir;
+    if (!existsSync(suiteDir)) {
+      report(['test_suite_list', index, 'suite_dir'], `folder "${suiteDir}" does not exist (suite_dir is relative to the YAML file's folder)`);
+    } else if (!statSync(suiteDir).isDirectory()) {
+      report(['test_suite_list', index, 'suite_dir'], `"${suiteDir}" is a file, not a folder`);
+    }
+    const suiteId = typeof raw.test_suite_id === 'number' ? raw.test_suite_id : index + 1;
+    const previous = ids.get(suiteId);
+    if (previous !== undefined && typeof raw.test_suite_id === 'number') {
+      report(['test_suite_list', index, 'test_suite_id'], `test_suite_id ${suiteId} is already used by test_suite_list[${previous}]`);
+    }
+    ids.set(suiteId, index);
+    suites.push({ suiteDir, pattern: typeof raw.test_filter_pattern === 'string' ? raw.test_filter_pattern : 'test*.ts', suiteId });
+  });
+  return suites;
+}

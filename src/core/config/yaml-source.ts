@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parse as parseYamlValue, parseDocument, type Document, type Node } from 'yaml';
+import type { ConfigIssue, SourcePosition } from './issues.js';
+
+/**
+ * Loads a YAML configuration into plain data while remembering where every
+ * value came from, so that any later check can name `file:line:col`.
+ *
+ * Handles what pykiso configurations use: `!include other.yaml` (splices the
+ * other file's content in place; positions inside it name that file),
+ * `ENV{NAME}` / `ENV{NAME=default}` (a whole-value substitution keeps the YAML
+ * type, so `ENV{PORT=5000}` is the number 5000), anchors/aliases and `<<`
+ * merge keys.
+ */
+export type KeyPath = ReadonlyArray<string | number>;
+
+interface SourceEntry {
+  value: SourcePosition;
+  key?: SourcePosition;
+}
+
+export class SourceMap {
+  private entries = new Map<string, SourceEntry>();
+
+  set(path: KeyPath, entry: SourceEntry): void {
+    this.entries.set(pointer(path), entry);
+  }
+
+  /** Where the value at `path` is written; with `preferKey`, where its key is. Falls back to the nearest parent. */
+  locate(path: KeyPath, preferKey = false): SourcePosition | undefined {
+    for (let length = path.length; length >= 0; length--) {
+      const entry = this.entries.get(pointer(path.slice(0, length)));
+      if (entry) return (preferKey || length < path.length ? entry.key : undefined) ?? entry.value;
+    }
+    return undefined;
+  }
+
+  /** The file a value was written in (it may be an included file). */
+  fileOf(path: KeyPath): string | undefined {
+    return this.locate(path)?.file;
+  }
+}
+
+export function pointer(path: KeyPath): string {
+  return path.map((part) => String(part).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+}
+
+export interface LoadedYaml {
+  data: unknown;
+  sources: SourceMap;
+  issues: ConfigIssue[];
+  /** Every file read, the main one first. */
+  files: string[];
+}
+
+const ENV_PATTERN = /ENV\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}/g;
+const WHOLE_ENV = /^ENV\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}$/;
+
+const INCLUDE_TAG = {
+  tag: '!include',
+  resolve: (value: string) => value,
+};
+
+class YamlLoader {
+  readonly sources = new SourceMap();
+  readonly issues: ConfigIssue[] = [];
+  readonly files: string[] = [];
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  loadFile(file: string, at: KeyPath, includeChain: string[], includedFrom?: SourcePosition): unknown {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      this.issues.push({ position: includedFrom, path: at, message: includedFrom ? `cannot include "${file}": ${reason}` : `cannot read "${file}": ${reason}` });
+      return undefined;
+    }
+    this.files.push(file);
+    const lineCounter = new LineCounter();
+    const document = parseDocument(text, { lineCounter, customTags: [INCLUDE_TAG], uniqueKeys: true, prettyErrors: false });
+    const positionOf = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        this.issues.push({ position: positionOf(error.pos[0]), path: at, message: describeYamlError(error.code, error.message, text, error.pos[0]) });
+      }
+      return undefined;
+    }
+    if (!document.contents) return null;
+    const walker = new DocumentWalker(this, document, file, positionOf, includeChain);
+    return walker.walk(document.contents, at);
+  }
+
+  substituteEnv(value: string, at: KeyPath, position: SourcePosition): unknown {
+    if (!value.includes('ENV{')) return value;
+    const whole = WHOLE_ENV.exec(value);
+    if (whole) {
+      const resolved = this.lookupEnv(whole[1]!, whole[2], at, position);
+      return resolved === undefined ? undefined : typedScalar(resolved);
+    }
+    return value.replace(ENV_PATTERN, (_match, name: string, fallback: string | undefined) => this.lookupEnv(name, fallback, at, position) ?? '');
+  }
+
+  private lookupEnv(name: string, fallback: string | undefined, at: KeyPath, position: SourcePosition): string | undefined {
+    const value = this.env[name];
+    if (value !== undefined) return value;
+    if (fallback !== undefined) return fallback;
+    this.issues.push({ position, path: at, message: `environment variable ${name} is not set and ENV{${name}} has no default (write ENV{${name}=value} to give one)` });
+    return undefined;
+  }
+}
+
+class DocumentWalker {
+  constructor(
+    private readonly loader: YamlLoader,
+    private readonly document: Document,
+    private readonly file: string,
+    private readonly positionOf: (offset: number) => SourcePosition,
+    private readonly includeChain: string[],
+  ) {}
+
+  walk(node: Node | null, at: KeyPath, keyPosition?: SourcePosition): unknown {
+    if (node === null) return null;
+    const position = this.positionOf(node.range?.[0] ?? 0);
+    this.loader.sources.set(at, { value: position, key: keyPosition });
+    if (isAlias(node)) {
+      const target = node.resolve(this.document);
+      return target ? this.walk(target as Node, at, keyPosition) : undefined;
+    }
+    if (isScalar(node)) {
+      if (node.tag === INCLUDE_TAG.tag) return this.include(String(node.value), at, position);
+      return typeof node.value === 'string' ? this.loader.substituteEnv(node.value, at, position) : node.value;
+    }
+    if (isMap(node)) {
+      const result: Record<string, unknown> = {};
+      for (const pair of node.items) {
+        const keyNode = pair.key as Node | null;
+        const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+        const keyPos = this.positionOf(keyNode?.range?.[0] ?? 0);
+        if (key === '<<') {
+          this.merge(result, pair.value as Node | null, at);
+          continue;
+        }
+        result[key] = this.walk(pair.value as Node | null, [...at, key], keyPos);
+        if (pair.value === null) this.loader.sources.set([...at, key], { value: keyPos, key: keyPos });
+      }
+      return result;
+    }
+    if (isSeq(node)) {
+      return node.items.map((item, index) => this.walk(item as Node | null, [...at, index]));
+    }
+    return undefined;
+  }
+
+  /** `<<: *anchor`, `<<: [*a, *b]` or `<<: !include file.yaml`: keys already set win. */
+  private merge(target: Record<string, unknown>, node: Node | null, at: KeyPath): void {
+    const sources = isSeq(node) ? (node.items as Node[]) : [node];
+    for (const source of sources) {
+      const value = this.walk(source, at);
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [key, item] of Object.entries(value)) if (!(key in target)) target[key] = item;
+      }
+    }
+  }
+
+  private include(relative: string, at: KeyPath, position: SourcePosition): unknown {
+    const target = path.resolve(path.dirname(this.file), relative);
+    if (this.includeChain.includes(target)) {
+      this.loader.issues.push({ position, path: at, message: `!include "${relative}" includes itself (chain: ${[...this.includeChain, target].map((f) => path.basename(f)).join(' → ')})` });
+      return undefined;
+    }
+    return this.loader.loadFile(target, at, [...this.includeChain, target], position);
+  }
+}
+
+/** `5000` → 5000, `true` → true, `0x300` → 768; anything that is not a plain scalar stays a string. */
+function typedScalar(text: string): unknown {
+  try {
+    const value = parseYamlValue(text) as unknown;
+    return value === null || typeof value === 'number' || typeof value === 'boolean' ? value : text;
+  } catch {
+    return text;
+  }
+}
+
+function describeYamlError(code: string, message: string, text: string, offset: number): string {
+  const firstLine = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  if (code === 'DUPLICATE_KEY') {
+    const key = /^([^:\n]+)/.exec(text.slice(offset))?.[1]?.trim();
+    return `duplicate key${key ? ` "${key}"` : ''}: a key may appear once in a mapping (the YAML spec forbids repeats, and pykiso would silently keep the last one)`;
+  }
+  if (code === 'TAB_AS_INDENT') return 'a tab is used for indentation; YAML indents with spaces';
+  return `YAML syntax error: ${firstLine}`;
+}
+
+/** Parses a YAML file (and what it includes) into data plus a source map. */
+export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env): LoadedYaml {
+  const loader = new YamlLoader(env);
+  const absolute = path.resolve(file);
+  const data = loader.loadFile(absolute, [], [absolute]);
+  return { data, sources: loader.sources, issues: loader.issues, files: loader.files };
+}

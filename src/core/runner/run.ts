@@ -1,0 +1,348 @@
+import path from 'node:path';
+import type { Auxiliary } from '../auxiliary.js';
+import { KisoError, describeError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type { ReporterMux } from '../reporters/reporter.js';
+import type { CaseContext, CaseInfo, DefinedSuite, StepTimeouts, SuiteContext, SuiteInfo, TestCaseDefinition } from '../suite-api.js';
+import { countOutcomes, type CaseError, type CaseResult, type Outcome, type RunOutcome, type RunResult, type Step, type SuiteResult } from './results.js';
+
+/** What the runner needs of a station: the local StationRuntime or a worker's stand-in. */
+export interface AuxiliaryProvider {
+  auxiliary(name: string): Auxiliary<any>;
+  start(names: Iterable<string>): Promise<void>;
+}
+
+/** Collects the log lines of the running case for its JUnit system-out. */
+export class OutputCapture {
+  current: string[] | undefined;
+  push(line: string): void {
+    this.current?.push(line);
+  }
+}
+
+export interface LoadedSuite {
+  file: string;
+  suiteId: number;
+  definition?: DefinedSuite;
+  loadError?: Error;
+}
+
+export const DEFAULT_TIMEOUTS: Required<StepTimeouts> = { setup: 30_000, run: 60_000, teardown: 30_000 };
+
+export interface RunnerOptions {
+  configFile: string;
+  log: Logger;
+  capture?: OutputCapture;
+  failfast?: boolean;
+  /** `--variant a,b` → { variant: ['a', 'b'] }: run only the cases whose tag has one of the values. */
+  tagFilters?: Readonly<Record<string, readonly string[]>>;
+  /** Only cases whose name matches (from `-p file::case`). */
+  casePattern?: RegExp;
+  defaultTimeouts?: StepTimeouts;
+  /** Aborts the run (Ctrl-C): the running step ends as ERROR, the rest is skipped, reports still written. */
+  signal?: AbortSignal;
+}
+
+type Tags = Record<string, string[]>;
+
+function normalizeTags(...sources: Array<Readonly<Record<string, string | readonly string[]>> | undefined>): Tags {
+  const tags: Tags = {};
+  for (const source of sources) {
+    for (const [name, value] of Object.entries(source ?? {})) tags[name] = typeof value === 'string' ? [value] : [...value];
+  }
+  return tags;
+}
+
+function resolveTimeouts(...layers: Array<number | StepTimeouts | undefined>): Required<StepTimeouts> {
+  const result = { ...DEFAULT_TIMEOUTS };
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    if (typeof layer === 'number') Object.assign(result, { setup: layer, run: layer, teardown: layer });
+    else Object.assign(result, Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)));
+  }
+  return result;
+}
+
+export function isAssertionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'AssertionError' || (error as { code?: unknown }).code === 'ERR_ASSERTION' || error.constructor?.name === 'AssertionError';
+}
+
+function toCaseError(error: unknown, step: Step): CaseError {
+  if (error instanceof Error) {
+    return { message: error.message, type: error.name, code: (error as { code?: string }).code, stack: error.stack, step };
+  }
+  return { message: describeError(error), type: typeof error, step };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}
+
+/**
+ * Runs one step with its timeout. A synchronous step needs no timer; an async
+ * one races a timer and the run's abort signal. On timeout the step's signal
+ * aborts so waits inside it can stop; the step's promise is left to settle.
+ */
+async function runStep<C>(fn: ((ctx: C) => unknown) | undefined, ctx: C, timeoutMs: number, controller: AbortController, label: string, runSignal?: AbortSignal): Promise<void> {
+  if (!fn) return;
+  const result = fn(ctx);
+  if (!isThenable(result)) return;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new KisoError('KISO_TIMEOUT', `${label} timed out after ${timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+    if (runSignal) {
+      onAbort = () => {
+        const error = new KisoError('KISO_ABORTED', `${label} was interrupted`);
+        controller.abort(error);
+        reject(error);
+      };
+      if (runSignal.aborted) onAbort();
+      else runSignal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  try {
+    await Promise.race([result, guard]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) runSignal?.removeEventListener('abort', onAbort);
+  }
+}
+
+export class SuiteRunner {
+  private stopReason: string | undefined;
+
+  constructor(
+    private readonly station: AuxiliaryProvider,
+    private readonly reporter: ReporterMux,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  async run(suites: readonly LoadedSuite[]): Promise<RunResult> {
+    const startedAt = Date.now();
+    const caseCount = suites.reduce((sum, suite) => sum + (suite.definition?.cases.length ?? 1), 0);
+    await this.reporter.onRunStart({ configFile: this.options.configFile, suiteCount: suites.length, caseCount, startedAt });
+    const results: SuiteResult[] = [];
+    for (const suite of suites) results.push(await this.runSuite(suite));
+    const all = results.flatMap((suite) => suite.cases);
+    const counts = countOutcomes(all);
+    const outcome: RunOutcome = this.options.signal?.aborted ? 'aborted' : counts.error > 0 ? 'error' : counts.failed > 0 ? 'failed' : 'passed';
+    const run: RunResult = { configFile: this.options.configFile, startedAt, durationMs: Date.now() - startedAt, suites: results, outcome, counts };
+    await this.reporter.onRunEnd(run);
+    return run;
+  }
+
+  private async runSuite(loaded: LoadedSuite): Promise<SuiteResult> {
+    const definition = loaded.definition;
+    const info: SuiteInfo = { id: loaded.suiteId, name: definition?.name ?? path.basename(loaded.file).replace(/\.[cm]?[jt]sx?$/, ''), file: loaded.file };
+    const startedAt = Date.now();
+    await this.reporter.onSuiteStart({ id: info.id, name: info.name, file: info.file, caseCount: definition?.cases.length ?? 1 });
+    const cases: CaseResult[] = [];
+    const finish = async (): Promise<SuiteResult> => {
+      const result: SuiteResult = { id: info.id, name: info.name, file: info.file, startedAt, durationMs: Date.now() - startedAt, cases };
+      await this.reporter.onSuiteEnd(result);
+      return result;
+    };
+
+    if (!definition) {
+      const result = this.pseudoCase(info, 0, 'load suite', 'error', startedAt, toCaseError(loaded.loadError ?? new Error('suite did not load'), 'load'));
+      await this.endCase(result, cases);
+      return finish();
+    }
+
+    const state: Record<string, unknown> = {};
+    const suiteTimeouts = resolveTimeouts(this.options.defaultTimeouts, definition.timeout);
+    const suiteController = new AbortController();
+    const suiteContext = this.makeContext(info, state, suiteController.signal) as SuiteContext;
+    const plans = definition.cases.map((testCase, index) => this.plan(info, definition, testCase, index));
+    const anySelected = plans.some((plan) => !plan.skipReason);
+
+    let setupError: CaseError | undefined;
+    if (anySelected && !this.stopReason) {
+      try {
+        await this.station.start(definition.auxiliaries ?? []);
+        await runStep(definition.setup, suiteContext, suiteTimeouts.setup, suiteController, `setup of suite "${info.name}"`, this.options.signal);
+      } catch (error) {
+        setupError = toCaseError(error, 'setup');
+        setupError.message = `suite setup failed: ${setupError.message}`;
+      }
+    }
+
+    for (const plan of plans) {
+      const skipReason = plan.skipReason ?? this.stopReason;
+      if (skipReason) {
+        await this.endCase(this.pseudoCase(info, plan.info.id, plan.info.name, 'skipped', Date.now(), undefined, skipReason, plan), cases);
+        continue;
+      }
+      if (setupError) {
+        await this.endCase(this.pseudoCase(info, plan.info.id, plan.info.name, 'error', Date.now(), setupError, undefined, plan), cases);
+        continue;
+      }
+      await this.endCase(await this.runCase(info, plan, state), cases);
+    }
+
+    if (anySelected && definition.teardown && !setupError) {
+      const teardownStart = Date.now();
+      try {
+        await runStep(definition.teardown, suiteContext, suiteTimeouts.teardown, new AbortController(), `teardown of suite "${info.name}"`);
+      } catch (error) {
+        const failure = toCaseError(error, 'teardown');
+        failure.message = `suite teardown failed: ${failure.message}`;
+        await this.endCase(this.pseudoCase(info, 0, 'suite teardown', 'error', teardownStart, failure), cases);
+      }
+    }
+    return finish();
+  }
+
+  private plan(suite: SuiteInfo, definition: DefinedSuite, testCase: TestCaseDefinition, index: number): CasePlan {
+    const tags = normalizeTags(definition.tags, testCase.tags);
+    const info: CaseInfo = { id: testCase.id ?? index + 1, name: testCase.name, attempt: 1, tags, requirements: [...(testCase.requirements ?? [])] };
+    let skipReason: string | undefined;
+    if (testCase.skip) skipReason = typeof testCase.skip === 'string' ? testCase.skip : 'marked skip';
+    for (const [tag, wanted] of Object.entries(this.options.tagFilters ?? {})) {
+      if (skipReason) break;
+      if (!(tags[tag] ?? []).some((value) => wanted.includes(value))) skipReason = `not selected by --${tag} ${wanted.join(',')}`;
+    }
+    if (!skipReason && this.options.casePattern && !this.options.casePattern.test(testCase.name)) skipReason = `not selected by --pattern`;
+    return {
+      testCase,
+      info,
+      skipReason,
+      timeouts: resolveTimeouts(this.options.defaultTimeouts, definition.timeout, testCase.timeout),
+      retries: testCase.retries ?? definition.retries ?? 0,
+      auxiliaries: [...(testCase.auxiliaries ?? [])],
+      suite,
+    };
+  }
+
+  private async runCase(suite: SuiteInfo, plan: CasePlan, state: Record<string, unknown>): Promise<CaseResult> {
+    const output: string[] = [];
+    const startedAt = Date.now();
+    let outcome: Outcome = 'passed';
+    let failure: CaseError | undefined;
+    let attempt = 0;
+    if (this.options.capture) this.options.capture.current = output;
+    try {
+      for (;;) {
+        attempt++;
+        const caseInfo = attempt === 1 ? plan.info : { ...plan.info, attempt };
+        await this.reporter.onCaseStart({ suiteId: suite.id, suiteName: suite.name, caseId: caseInfo.id, name: caseInfo.name, attempt });
+        ({ outcome, failure } = await this.attempt(suite, plan, caseInfo, state));
+        if (outcome === 'passed' || attempt > plan.retries || this.options.signal?.aborted) break;
+        this.options.log.info({ case: plan.info.name, attempt }, `case "${plan.info.name}" ${outcome}; retrying (${attempt}/${plan.retries})`);
+      }
+    } finally {
+      if (this.options.capture) this.options.capture.current = undefined;
+    }
+    return {
+      suiteId: suite.id,
+      suiteName: suite.name,
+      caseId: plan.info.id,
+      name: plan.info.name,
+      file: suite.file,
+      outcome,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      attempts: attempt,
+      error: failure,
+      tags: plan.info.tags as Tags,
+      requirements: [...plan.info.requirements],
+      output,
+    };
+  }
+
+  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError }> {
+    const controller = new AbortController();
+    const ctx = this.makeContext(suite, state, controller.signal, caseInfo) as CaseContext;
+    const label = `case "${caseInfo.name}"`;
+    let outcome: Outcome = 'passed';
+    let failure: CaseError | undefined;
+    const record = (error: unknown, step: Step): void => {
+      if (outcome !== 'passed') return;
+      outcome = step === 'run' && isAssertionError(error) ? 'failed' : 'error';
+      failure = toCaseError(error, step);
+    };
+    try {
+      if (plan.auxiliaries.length) await this.station.start(plan.auxiliaries);
+      await runStep(plan.testCase.setup, ctx, plan.timeouts.setup, controller, `setup of ${label}`, this.options.signal);
+    } catch (error) {
+      record(error, 'setup');
+    }
+    if (outcome === 'passed') {
+      try {
+        await runStep(plan.testCase.run, ctx, plan.timeouts.run, controller, label, this.options.signal);
+      } catch (error) {
+        record(error, 'run');
+      }
+    }
+    try {
+      // Teardown runs whatever happened before, with a fresh signal: a timed-out run must still clean up.
+      const teardownController = new AbortController();
+      const teardownCtx = this.makeContext(suite, state, teardownController.signal, caseInfo) as CaseContext;
+      await runStep(plan.testCase.teardown, teardownCtx, plan.timeouts.teardown, teardownController, `teardown of ${label}`);
+    } catch (error) {
+      record(error, 'teardown');
+    }
+    return { outcome, failure };
+  }
+
+  private makeContext(suite: SuiteInfo, state: Record<string, unknown>, signal: AbortSignal, caseInfo?: CaseInfo): SuiteContext | CaseContext {
+    const station = this.station;
+    const baseLog = this.options.log;
+    let log: Logger | undefined;
+    return {
+      suite,
+      case: caseInfo,
+      state,
+      signal,
+      aux: <T>(name: string) => station.auxiliary(name) as unknown as T,
+      get log() {
+        log ??= baseLog.child(caseInfo ? { suite: suite.name, case: caseInfo.name } : { suite: suite.name });
+        return log;
+      },
+    } as CaseContext;
+  }
+
+  private pseudoCase(suite: SuiteInfo, caseId: number, name: string, outcome: Outcome, startedAt: number, error?: CaseError, skipReason?: string, plan?: CasePlan): CaseResult {
+    return {
+      suiteId: suite.id,
+      suiteName: suite.name,
+      caseId,
+      name,
+      file: suite.file,
+      outcome,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      attempts: 0,
+      error,
+      skipReason,
+      tags: (plan?.info.tags as Tags) ?? {},
+      requirements: [...(plan?.info.requirements ?? [])],
+      output: [],
+    };
+  }
+
+  private async endCase(result: CaseResult, cases: CaseResult[]): Promise<void> {
+    cases.push(result);
+    if (this.options.signal?.aborted && !this.stopReason) this.stopReason = 'run interrupted';
+    if (this.options.failfast && !this.stopReason && (result.outcome === 'failed' || result.outcome === 'error')) {
+      this.stopReason = `not run: --failfast stopped the run after "${result.name}" ${result.outcome === 'failed' ? 'failed' : 'errored'}`;
+    }
+    await this.reporter.onCaseEnd(result);
+  }
+}
+
+interface CasePlan {
+  testCase: TestCaseDefinition;
+  info: CaseInfo;
+  skipReason?: string;
+  timeouts: Required<StepTimeouts>;
+  retries: number;
+  auxiliaries: string[];
+  suite: SuiteInfo;
+}

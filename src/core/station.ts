@@ -1,0 +1,106 @@
+import type { Auxiliary } from './auxiliary.js';
+import type { StationConfig } from './config/load.js';
+import type { Connector } from './connector.js';
+import { KisoError, describeError } from './errors.js';
+import type { Logger } from './logging.js';
+import type { AuxiliaryClass } from './auxiliary.js';
+import type { ConnectorClass } from './connector.js';
+
+/**
+ * The live objects of a station: connectors and auxiliaries built from a
+ * validated config. Building opens nothing; auxiliaries start on demand
+ * (or all `auto_start` ones at once) and `stopAll()` closes everything that
+ * was opened, in reverse start order, whatever failed before.
+ */
+export class StationRuntime {
+  private readonly started: string[] = [];
+  /** Why an auxiliary could not start, so later use names the real cause. */
+  private readonly startFailures = new Map<string, Error>();
+
+  private constructor(
+    readonly config: StationConfig,
+    readonly connectors: Map<string, Connector<any>>,
+    readonly auxiliaries: Map<string, Auxiliary<any>>,
+    private readonly log: Logger,
+  ) {}
+
+  static async build(config: StationConfig, log: Logger): Promise<StationRuntime> {
+    const connectors = new Map<string, Connector<any>>();
+    for (const entry of config.connectors.values()) {
+      const cls = (await entry.resolved.load()) as ConnectorClass;
+      connectors.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ connector: entry.name }), baseDir: config.baseDir }));
+    }
+    const auxiliaries = new Map<string, Auxiliary<any>>();
+    for (const entry of config.auxiliaries.values()) {
+      const cls = (await entry.resolved.load()) as AuxiliaryClass;
+      const roles: Record<string, Connector<any>> = {};
+      for (const [role, connectorName] of Object.entries(entry.connectors)) roles[role] = connectors.get(connectorName)!;
+      auxiliaries.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ auxiliary: entry.name }), connectors: roles, baseDir: config.baseDir }));
+    }
+    return new StationRuntime(config, connectors, auxiliaries, log);
+  }
+
+  auxiliary(name: string): Auxiliary<any> {
+    const aux = this.auxiliaries.get(name);
+    if (!aux) {
+      throw new KisoError('KISO_AUX_NOT_IN_CASE', `no auxiliary "${name}" in ${this.config.file} (auxiliaries: ${[...this.auxiliaries.keys()].join(', ') || 'none'})`);
+    }
+    const failure = this.startFailures.get(name);
+    if (failure && aux.state !== 'running') throw failure;
+    return aux;
+  }
+
+  /** Starts the named auxiliaries that are not running yet. */
+  async start(names: Iterable<string>): Promise<void> {
+    for (const name of names) {
+      const aux = this.auxiliaries.get(name) ?? this.auxiliary(name);
+      if (aux.state === 'running' && !aux.fault) continue;
+      try {
+        if (aux.fault) {
+          // A connector died in an earlier case: try a fresh start, the device may be back.
+          this.log.warn({ auxiliary: name }, `restarting auxiliary ${name} after: ${aux.fault.message}`);
+          await aux.deleteInstance();
+        }
+        await aux.createInstance();
+        this.startFailures.delete(name);
+      } catch (error) {
+        const failure = new KisoError('KISO_CONNECTOR_OPEN', `auxiliary "${name}" could not start: ${describeError(error)}`, { cause: error });
+        this.startFailures.set(name, failure);
+        throw failure;
+      }
+      if (!this.started.includes(name)) this.started.push(name);
+      this.log.info({ auxiliary: name }, `auxiliary ${name} started`);
+    }
+  }
+
+  /** Starts every `auto_start` auxiliary; one that fails is logged and its cases error when they use it. */
+  async startAutoStart(): Promise<void> {
+    for (const name of this.autoStartNames()) {
+      try {
+        await this.start([name]);
+      } catch (error) {
+        this.log.error({ auxiliary: name, err: error }, describeError(error));
+      }
+    }
+  }
+
+  /** Names of the auxiliaries with `auto_start: true`, in YAML order. */
+  autoStartNames(): string[] {
+    return [...this.config.auxiliaries.values()].filter((entry) => entry.autoStart).map((entry) => entry.name);
+  }
+
+  /** Stops every auxiliary that was started, last started first; failures are logged, not thrown. */
+  async stopAll(): Promise<void> {
+    for (const name of [...this.started].reverse()) {
+      try {
+        await this.auxiliaries.get(name)?.deleteInstance();
+      } catch (error) {
+        this.log.warn({ auxiliary: name, err: error }, `auxiliary ${name} failed to stop cleanly`);
+      }
+    }
+    this.started.length = 0;
+    for (const connector of this.connectors.values()) {
+      await connector.close().catch((error: unknown) => this.log.warn({ connector: connector.name, err: error }, 'connector failed to close'));
+    }
+  }
+}
