@@ -8,7 +8,8 @@ set -uo pipefail
 
 missing=()
 command -v socat >/dev/null 2>&1 || missing+=(socat)
-/usr/bin/python3 -c 'import can' >/dev/null 2>&1 || missing+=(python3-can)
+/usr/bin/python3 -c "import can" >/dev/null 2>&1 || missing+=(python3-can)
+/usr/bin/python3 -c "import msgpack" >/dev/null 2>&1 || missing+=(python3-msgpack)
 /usr/bin/python3 -c 'import serial' >/dev/null 2>&1 || missing+=(python3-serial)
 /usr/bin/python3 -c 'import canmatrix' >/dev/null 2>&1 || missing+=(python3-canmatrix)
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
