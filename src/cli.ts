@@ -14,7 +14,7 @@ import type { Reporter } from './core/reporters/reporter.js';
 import { OutputCapture } from './core/runner/run.js';
 import { runStation } from './core/run-station.js';
 import { editorSchema } from './core/schema-export.js';
-import { leftoverHandles, snapshotHandles } from './core/leftover-handles.js';
+import { settledLeftovers, snapshotHandles } from './core/leftover-handles.js';
 
 /** Exit codes: the contract scripts and CI rely on. */
 export const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
@@ -140,9 +140,7 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
     if (flags.failfast && result.outcome !== 'passed') break;
   }
 
-  // Let closing sockets finish closing before looking for leftovers.
-  await new Promise((resolve) => setImmediate(resolve));
-  const leftovers = leftoverHandles(baseline);
+  const leftovers = await settledLeftovers(baseline);
   if (leftovers.length) {
     logger.warn({ handles: leftovers }, `still open after the run: ${leftovers.join(', ')} — a suite or auxiliary did not close them; kiso exits anyway`);
   }
@@ -163,6 +161,7 @@ async function validateCommand(files: string[]): Promise<number> {
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('kiso');
   program
+    .enablePositionalOptions()
     .description('Runs test suites against embedded devices, as a YAML station configuration describes (pykiso-compatible).')
     .version(kisoVersion(), '--version', 'print the kiso version')
     .option('-c, --test-configuration-file <file>', 'station YAML to run; repeat to run several one after another', collect, [])

@@ -17,6 +17,8 @@ interface BuiltinConnector {
 interface BuiltinAuxiliary {
   kind: 'auxiliary';
   aliases: readonly string[];
+  /** Connector roles the type needs (checked before anything loads). */
+  roles: readonly string[];
   schema: string;
   summary: string;
   load: () => Promise<AuxiliaryClass>;
@@ -63,6 +65,7 @@ export const BUILTIN_TYPES = {
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],
+    roles: ['com'],
     schema: 'auxiliaries/communication.schema.json',
     summary: 'sends raw messages and receives them with a timeout',
     load: async () => (await import('../auxiliaries/communication.js')).CommunicationAuxiliary,

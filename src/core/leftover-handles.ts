@@ -23,3 +23,17 @@ export function leftoverHandles(baseline: HandleSnapshot): string[] {
   }
   return leftovers;
 }
+
+/**
+ * Gives closing handles a few loop turns to finish closing (a closed socket
+ * stays listed until libuv's close callback runs), then reports what is
+ * still open.
+ */
+export async function settledLeftovers(baseline: HandleSnapshot, turns = 10): Promise<string[]> {
+  let leftovers = leftoverHandles(baseline);
+  for (let turn = 0; turn < turns && leftovers.length > 0; turn++) {
+    await new Promise((resolve) => setTimeout(resolve, turn));
+    leftovers = leftoverHandles(baseline);
+  }
+  return leftovers;
+}

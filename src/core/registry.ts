@@ -83,7 +83,7 @@ export async function resolveType(type: string, expected: TypeKind, baseDir: str
     if (entry.kind !== expected) {
       throw new KisoError('KISO_TYPE_UNKNOWN', `"${type}" is a ${entry.kind} type, but it is used as ${article(expected)} ${expected}`);
     }
-    return { kind: entry.kind, name, builtin: true, configSchema: readSchema(entry.schema), load: entry.load };
+    return { kind: entry.kind, name, builtin: true, configSchema: readSchema(entry.schema), connectorRoles: entry.kind === 'auxiliary' ? entry.roles : undefined, load: entry.load };
   }
   if (!isUserTypeReference(type)) {
     const known = builtinNames(expected);
@@ -123,7 +123,8 @@ async function loadUserType(type: string, baseDir: string): Promise<TypeClass> {
   } catch (error) {
     throw new KisoError('KISO_TYPE_LOAD', `cannot load module "${modulePart}" of type "${type}": ${describeError(error)}`, { cause: error });
   }
-  const cls = moduleExports[exportName];
+  // CommonJS modules (a .ts file outside a "type": "module" package) may arrive wrapped in `default`.
+  const cls = moduleExports[exportName] ?? (moduleExports.default as Record<string, unknown> | undefined)?.[exportName];
   if (cls === undefined) {
     const exported = Object.keys(moduleExports).filter((key) => typeof moduleExports[key] === 'function');
     throw new KisoError('KISO_TYPE_LOAD', `module "${modulePart}" has no export "${exportName}" (it exports: ${exported.join(', ') || 'no classes'})`);

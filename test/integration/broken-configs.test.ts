@@ -25,7 +25,7 @@ const TABLE: Array<{ file: string; at: string; words: RegExp[] }> = [
   { file: 'missing_type.yaml', at: 'missing_type.yaml:2:3', words: [/auxiliaries\.aux1\.type/, /missing required key "type"/] },
   { file: 'duplicate_key.yaml', at: 'duplicate_key.yaml:9:3', words: [/duplicate key "chan"/] },
   { file: 'env_unset.yaml', at: 'env_unset.yaml:11:18', words: [/KISO_TEST_SURELY_UNSET_PORT is not set/] },
-  { file: 'include_missing.yaml', at: 'include_missing.yaml:6:13', words: [/cannot include/, /no_such_connectors\.yaml/, /no such file/] },
+  { file: 'include_missing.yaml', at: 'include_missing.yaml:6:22', words: [/cannot include/, /no_such_connectors\.yaml/, /no such file/] },
   { file: 'include_with_error.yaml', at: 'included_connectors_bad.yaml:6:16', words: [/connectors\.udp\.config\.dest_port/, /between 1 and 65535, got 0/] },
   { file: 'yaml_syntax.yaml', at: 'yaml_syntax.yaml:4:12', words: [/YAML syntax error/] },
   { file: 'wrong_role.yaml', at: 'wrong_role.yaml:4:7', words: [/no connector role "comm"/, /did you mean "com"/] },

@@ -122,7 +122,7 @@ export class MyConnector extends Connector<{ greeting: string }> {
     });
     await assert.rejects(loadStationConfig(path.join(dir, 'station.yaml')), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /station\.yaml:8:24: connectors\.mine\.config\.greeting: must be text, got number 42/);
+      assert.match(error.message, /station\.yaml:8:25: connectors\.mine\.config\.greeting: must be text, got number 42/);
       return true;
     });
   });

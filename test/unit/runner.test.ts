@@ -86,7 +86,7 @@ describe('runner outcomes', () => {
 
   it('retries a failing case and reports the attempts', async () => {
     let attempts = 0;
-    const result = await run({ cases: [{ name: 'flaky', retries: 2, run: () => assert.ok(++attempts >= 2) }] });
+    const result = await run({ cases: [{ name: 'flaky', retries: 2, run: () => assert.ok(++attempts >= 2, 'first attempt fails') }] });
     assert.deepEqual(outcomes(result), ['flaky:passed']);
     assert.equal(result.suites[0]!.cases[0]!.attempts, 2);
   });
@@ -178,5 +178,12 @@ describe('reporters', () => {
     assert.equal(result.suites[0]!.cases[0]!.output.length, 1);
     assert.match(result.suites[0]!.cases[0]!.output[0]!, /INFO .*voltage is 4\.98 V/);
     assert.deepEqual(result.suites[0]!.cases[1]!.output, []);
+  });
+});
+
+describe('timeouts win over a step that settles on abort', () => {
+  it('a run that resolves when its signal aborts is still an ERROR', async () => {
+    const result = await run({ cases: [{ name: 'quits on abort', timeout: 20, run: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', resolve)) }] });
+    assert.deepEqual(outcomes(result), ['quits on abort:error']);
   });
 });

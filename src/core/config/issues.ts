@@ -34,7 +34,8 @@ export function formatPosition(position: SourcePosition | undefined, relativeTo 
 
 export function formatIssue(issue: ConfigIssue): string {
   const where = formatPosition(issue.position);
-  return `${where ? `${where}: ` : ''}${formatKeyPath(issue.path)}: ${issue.message}`;
+  const keyPath = issue.path.length ? `${formatKeyPath(issue.path)}: ` : '';
+  return `${where ? `${where}: ` : ''}${keyPath}${issue.message}`;
 }
 
 /** Every problem of a configuration at once; the CLI prints them and exits with code 2. */

@@ -86,8 +86,14 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const data = loaded.data as RawStation;
   const resolvePath = (at: KeyPath, value: string): string => path.resolve(path.dirname(sources.fileOf(at) ?? absolute), value);
 
+  // Where the loader already failed (a missing include, an unset variable) the value is absent:
+  // say that once, not again as "missing key" or "not defined" consequences.
+  const brokenPaths = loaded.issues.map((issue) => issue.path);
+  const underBroken = (at: KeyPath): boolean => brokenPaths.some((broken) => broken.length <= at.length && broken.every((part, i) => at[i] === part));
   stationSchema ??= readSchema('kiso.schema.json');
-  for (const problem of validateWith(stationSchema, data, [], resolvePath)) report(problem.path, problem.message, problem.atKey);
+  for (const problem of validateWith(stationSchema, data, [], resolvePath)) {
+    if (!underBroken(problem.path)) report(problem.path, problem.message, problem.atKey);
+  }
 
   const connectors = new Map<string, ConnectorEntry>();
   const auxiliaries = new Map<string, AuxiliaryEntry>();
@@ -129,7 +135,7 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     }
   }
 
-  checkConnectorReferences(data, connectors, auxiliaries, report);
+  if (brokenPaths.length === 0) checkConnectorReferences(data, connectors, auxiliaries, report);
   const suites = checkSuites(data, report);
 
   if (issues.length > 0) throw new ConfigError(issues);

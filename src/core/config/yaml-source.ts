@@ -75,7 +75,8 @@ class YamlLoader {
       text = readFileSync(file, 'utf8');
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-      this.issues.push({ position: includedFrom, path: at, message: includedFrom ? `cannot include "${file}": ${reason}` : `cannot read "${file}": ${reason}` });
+      const shown = includedFrom ? path.relative(path.dirname(includedFrom.file), file) : file;
+      this.issues.push({ position: includedFrom, path: at, message: includedFrom ? `cannot include "${shown}" (${file}): ${reason}` : `cannot read "${file}": ${reason}` });
       return undefined;
     }
     this.files.push(file);
@@ -84,7 +85,7 @@ class YamlLoader {
     const positionOf = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
     if (document.errors.length > 0) {
       for (const error of document.errors) {
-        this.issues.push({ position: positionOf(error.pos[0]), path: at, message: describeYamlError(error.code, error.message, text, error.pos[0]) });
+        this.issues.push({ position: positionOf(errorOffset(error.code, error.message, text, error.pos[0])), path: at, message: describeYamlError(error.code, error.message, text, error.pos[0]) });
       }
       return undefined;
     }
@@ -183,6 +184,24 @@ function typedScalar(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Where to point for a syntax error. The parser places an unclosed quote at
+ * the end of the file; the technician needs the line where the quote opens.
+ */
+function errorOffset(code: string, message: string, text: string, offset: number): number {
+  if (code !== 'MISSING_CHAR' || !/closing "?'?quote/i.test(message)) return offset;
+  const quote = /closing "quote/.test(message) ? '"' : "'";
+  let lineStart = 0;
+  let opening = -1;
+  for (const line of text.slice(0, offset).split('\n')) {
+    const count = line.split(quote).length - 1;
+    if (count % 2 === 1) opening = lineStart + line.indexOf(quote);
+    if (opening >= 0) break;
+    lineStart += line.length + 1;
+  }
+  return opening >= 0 ? opening : offset;
 }
 
 function describeYamlError(code: string, message: string, text: string, offset: number): string {

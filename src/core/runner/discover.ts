@@ -58,7 +58,10 @@ export async function loadSuiteFile(file: string): Promise<DefinedSuite> {
   } catch (error) {
     throw new KisoError('KISO_SUITE_LOAD', `cannot load suite file ${file}: ${describeError(error)}`, { cause: error });
   }
-  const suite = exports.default ?? exports.suite;
+  // A .ts file outside a "type": "module" package loads as CommonJS, where the
+  // default export arrives wrapped once more: accept both shapes.
+  const candidates = [exports.default, (exports.default as Record<string, unknown> | undefined)?.default, exports.suite];
+  const suite = candidates.find(isDefinedSuite);
   if (!isDefinedSuite(suite)) {
     throw new KisoError('KISO_SUITE_INVALID', `${file} does not export a suite: write \`export default defineSuite({ cases: [...] })\` (defineSuite comes from 'kiso')`);
   }

@@ -91,16 +91,17 @@ async function runStep<C>(fn: ((ctx: C) => unknown) | undefined, ctx: C, timeout
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const guard = new Promise<never>((_, reject) => {
+    // Reject before aborting: abort listeners may settle the step in the same tick, and the timeout must win.
     timer = setTimeout(() => {
       const error = new KisoError('KISO_TIMEOUT', `${label} timed out after ${timeoutMs} ms`);
-      controller.abort(error);
       reject(error);
+      controller.abort(error);
     }, timeoutMs);
     if (runSignal) {
       onAbort = () => {
         const error = new KisoError('KISO_ABORTED', `${label} was interrupted`);
-        controller.abort(error);
         reject(error);
+        controller.abort(error);
       };
       if (runSignal.aborted) onAbort();
       else runSignal.addEventListener('abort', onAbort, { once: true });
