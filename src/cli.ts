@@ -11,7 +11,7 @@ import { kisoVersion } from './core/package-root.js';
 import { ConsoleReporter } from './core/reporters/console.js';
 import { JunitReporter } from './core/reporters/junit.js';
 import type { Reporter } from './core/reporters/reporter.js';
-import { OutputCapture } from './core/runner/run.js';
+import { OutputCapture, StrayErrors } from './core/runner/run.js';
 import { runStation } from './core/run-station.js';
 import { editorSchema } from './core/schema-export.js';
 import { settledLeftovers, snapshotHandles } from './core/leftover-handles.js';
@@ -112,8 +112,16 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
 
   const capture = new OutputCapture();
   const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.push(formatLogLine(line)) });
-  // A suite's stray promise must not take the run down: log it and go on.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, `unhandled rejection (from a suite or auxiliary): ${describeError(reason)}`));
+  // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
+  const strayErrors = new StrayErrors();
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, `unhandled rejection (from a suite or auxiliary): ${describeError(reason)}`);
+    strayErrors.push(reason);
+  });
+  process.on('uncaughtException', (error) => {
+    logger.error({ err: error }, `uncaught exception (from a suite or auxiliary): ${describeError(error)}`);
+    strayErrors.push(error);
+  });
   const interrupt = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -134,7 +142,7 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
     const reporters: Reporter[] = [new ConsoleReporter()];
     const junit = junitFileFor(flags.junit, config, configs.length);
     if (junit) reporters.push(new JunitReporter(junit));
-    const result = await runStation(config, { log: logger, capture, reporters, failfast: flags.failfast, tagFilters, filePattern, casePattern, signal: interrupt.signal });
+    const result = await runStation(config, { log: logger, capture, strayErrors, reporters, failfast: flags.failfast, tagFilters, filePattern, casePattern, signal: interrupt.signal });
     if (result.outcome !== 'passed') exitCode = EXIT.failed;
     if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
     if (flags.failfast && result.outcome !== 'passed') break;

@@ -24,7 +24,8 @@ frame's requested length). Text lines resynchronise after any bad line and
 cost little next to python-can itself.
 
 The bridge exits on stdin EOF, so it never outlives kiso, and ignores
-SIGINT: Ctrl-C goes to kiso, which closes the bus properly.
+SIGINT: Ctrl-C goes to kiso, which closes the bus properly. Anything a
+driver prints goes to stderr, which kiso logs.
 """
 
 import json
@@ -38,7 +39,11 @@ RECEIVE_POLL_S = 0.1
 # Consecutive receive errors after which the bus is considered gone.
 MAX_RECEIVE_ERRORS = 20
 
-out = sys.stdout.buffer
+# The protocol gets a private copy of stdout; fd 1 then points at stderr, so
+# whatever a driver prints (Python print or C printf) cannot corrupt it.
+out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+sys.stdout = sys.stderr
 out_lock = threading.Lock()
 stop = threading.Event()
 

@@ -62,6 +62,21 @@ export const BUILTIN_TYPES = {
     summary: 'TCP server: listens on dest_ip:dest_port, talks to the connected clients',
     load: async () => (await import('../connectors/tcp-server.js')).TcpServerConnector,
   },
+  CCSerial: {
+    kind: 'connector',
+    // Not pykiso's cc_uart:CCUart: that one wraps pykiso TestApp messages in SLIP + CRC, a different wire format.
+    aliases: ['pykiso.lib.connectors.cc_serial:CCSerial', 'serial'],
+    schema: 'connectors/serial.schema.json',
+    summary: 'serial port (UART, USB-serial, pty): raw chunks, delimiter or fixed-length framing',
+    load: async () => (await import('../connectors/serial.js')).SerialConnector,
+  },
+  CCSlcan: {
+    kind: 'connector',
+    aliases: ['slcan'],
+    schema: 'connectors/slcan.schema.json',
+    summary: 'CAN through an slcan (Lawicel ASCII) USB adapter: CANable, USBtin, CANUSB; CAN FD per CANable 2.0',
+    load: async () => (await import('../connectors/slcan.js')).SlcanConnector,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

@@ -85,12 +85,15 @@ describe('logs', () => {
 });
 
 describe('exit behaviour', () => {
-  it('warns about a handle a suite left open, survives a stray rejection, and still exits', async () => {
+  it('charges stray errors to the running case, warns about a handle a suite left open, and still exits', async () => {
     const result = await runCli(['-c', 'test/fixtures/valid/leaky.yaml'], { timeoutMs: 20_000 });
     assert.equal(result.signal, null, 'kiso had to be killed: it hung on the leftover timer');
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /still open after the run: 1 × Timeout/);
     assert.match(result.stderr, /unhandled rejection \(from a suite or auxiliary\): stray failure nobody awaited/);
+    assert.match(result.stdout, /ERROR +\[1\.1\] leaves an interval[^\n]*\n[^\n]*escaped the case[^\n]*stray failure nobody awaited/);
+    assert.match(result.stdout, /ERROR +\[1\.2\] throws from a timer callback[^\n]*\n[^\n]*thrown in a timer callback/);
+    assert.match(result.stdout, /PASS +\[1\.3\] still runs after that/);
   });
 });
 

@@ -61,10 +61,31 @@ export function junitXml(run: RunResult): string {
   ].join('\n');
 }
 
+/**
+ * Writes the report at the end of the run, and the suites finished so far
+ * after each suite, so a run that dies half-way still leaves its report.
+ */
 export class JunitReporter implements Reporter {
+  private readonly suites: SuiteResult[] = [];
+  private startedAt = Date.now();
+
   constructor(private readonly file: string) {}
 
+  onRunStart(info: { startedAt: number }): void {
+    this.startedAt = info.startedAt;
+  }
+
+  onSuiteEnd(suite: SuiteResult): void {
+    this.suites.push(suite);
+    const cases = this.suites.flatMap((s) => s.cases);
+    this.write({ configFile: '', startedAt: this.startedAt, durationMs: Date.now() - this.startedAt, suites: this.suites, outcome: 'error', counts: countOutcomes(cases) });
+  }
+
   onRunEnd(run: RunResult): void {
+    this.write(run);
+  }
+
+  private write(run: RunResult): void {
     mkdirSync(path.dirname(this.file), { recursive: true });
     writeFileSync(this.file, junitXml(run));
   }

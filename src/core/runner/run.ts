@@ -20,6 +20,23 @@ export class OutputCapture {
   }
 }
 
+/**
+ * Errors thrown outside any awaited chain (a timer callback, an un-awaited
+ * promise) while a case runs. The CLI feeds it from process events; the
+ * runner charges them to the running case instead of letting them kill the run.
+ */
+export class StrayErrors {
+  private pending: unknown[] = [];
+  push(error: unknown): void {
+    this.pending.push(error);
+  }
+  take(): unknown[] {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+}
+
 export interface LoadedSuite {
   file: string;
   suiteId: number;
@@ -39,6 +56,7 @@ export interface RunnerOptions {
   /** Only cases whose name matches (from `-p file::case`). */
   casePattern?: RegExp;
   defaultTimeouts?: StepTimeouts;
+  strayErrors?: StrayErrors;
   /** Aborts the run (Ctrl-C): the running step ends as ERROR, the rest is skipped, reports still written. */
   signal?: AbortSignal;
 }
@@ -288,6 +306,15 @@ export class SuiteRunner {
       await runStep(plan.testCase.teardown, teardownCtx, plan.timeouts.teardown, teardownController, `teardown of ${label}`);
     } catch (error) {
       record(error, 'teardown');
+    }
+    if (this.options.strayErrors) {
+      // Node reports an unhandled rejection only after the microtasks drain: give it that turn.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const stray of this.options.strayErrors?.take() ?? []) {
+      const error = new KisoError('KISO_ABORTED', `an error escaped the case (thrown in a callback or an un-awaited promise while it ran): ${describeError(stray)}`, { cause: stray });
+      if (stray instanceof Error && stray.stack) error.stack = stray.stack;
+      record(error, 'run');
     }
     return { outcome, failure };
   }

@@ -1,0 +1,25 @@
+import { print, type BenchResult } from './harness.js';
+
+/**
+ * `npm run bench`: every benchmark, one JSON line per figure, each with the
+ * raw baseline measured in the same run. Pass names to run a subset:
+ * `npm run bench -- startup runner`.
+ */
+const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }>> = {
+  startup: () => import('./startup.js'),
+  runner: () => import('./runner-overhead.js'),
+};
+
+const wanted = process.argv.slice(2);
+let failed = false;
+for (const [name, load] of Object.entries(BENCHES)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  try {
+    print(await (await load()).run());
+  } catch (error) {
+    failed = true;
+    process.stderr.write(`bench ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+}
+process.exit(failed ? 1 : 0);
