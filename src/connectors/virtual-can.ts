@@ -119,7 +119,8 @@ export function decodeFrame(datagram: Uint8Array): DecodeResult {
   let data: Uint8Array;
   const rawData = value.data;
   if (rawData === undefined || rawData === null) data = new Uint8Array(0);
-  else if (rawData instanceof Uint8Array) data = rawData.slice();
+  // A copy as a plain Uint8Array: the decoder hands out a view into the datagram's Buffer.
+  else if (rawData instanceof Uint8Array) data = new Uint8Array(rawData);
   else if (Array.isArray(rawData) && rawData.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) data = Uint8Array.from(rawData as number[]);
   else return { kind: 'msgpack that is not a CAN frame', detail: 'data must be bytes' };
   // python-can drops the data of a remote frame.

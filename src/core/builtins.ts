@@ -77,6 +77,20 @@ export const BUILTIN_TYPES = {
     summary: 'CAN through an slcan (Lawicel ASCII) USB adapter: CANable, USBtin, CANUSB; CAN FD per CANable 2.0',
     load: async () => (await import('../connectors/slcan.js')).SlcanConnector,
   },
+  CCSocketCan: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_socket_can:CCSocketCan', 'pykiso.lib.connectors.cc_socket_can.cc_socket_can:CCSocketCan', 'socketcan'],
+    schema: 'connectors/socketcan.schema.json',
+    summary: 'CAN on a Linux SocketCAN interface (can0, vcan0); CAN FD, kernel filters',
+    load: async () => (await import('../connectors/socketcan.js')).SocketCanConnector,
+  },
+  CCPythonCan: {
+    kind: 'connector',
+    aliases: ['python_can'],
+    schema: 'connectors/python-can.schema.json',
+    summary: 'CAN through python-can (PCAN, Vector, Kvaser, ...), via a Python bridge process',
+    load: async () => (await import('../connectors/python-can.js')).PythonCanConnector,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

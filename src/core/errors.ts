@@ -5,8 +5,6 @@
  */
 export const ERRORS = {
   KISO_CONFIG_INVALID: 'the configuration has errors',
-  KISO_CONFIG_INCLUDE: 'an !include could not be loaded',
-  KISO_CONFIG_ENV: 'an ENV{...} variable is not set',
   KISO_USAGE: 'the command line is wrong',
   KISO_TYPE_UNKNOWN: 'a type name resolves to nothing',
   KISO_TYPE_LOAD: 'a user type module could not be loaded',
