@@ -1,3 +1,5 @@
+import { read as fsRead } from 'node:fs';
+import { promisify } from 'node:util';
 import { SerialPort } from 'serialport';
 import { Connector } from '../core/connector.js';
 import { KisoError, describeError } from '../core/errors.js';
@@ -86,6 +88,51 @@ export function describeOpenError(error: unknown, settings: SerialPortSettings):
   return reason ? `${reason} (${text})` : text;
 }
 
+const readAsync = promisify(fsRead);
+
+/** The parts of serialport's Unix port binding (Linux, macOS) that the read below needs. */
+interface UnixPortBinding {
+  fd: number | null;
+  readonly isOpen: boolean;
+  poller: { once(event: 'readable', callback: (error: Error | null) => void): unknown };
+  read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }>;
+}
+
+function isUnixPortBinding(binding: unknown): binding is UnixPortBinding {
+  return typeof binding === 'object' && binding !== null && 'fd' in binding && 'poller' in binding && typeof (binding as UnixPortBinding).read === 'function';
+}
+
+/** An error serialport's stream treats as "closed on purpose", not as a disconnect. */
+function canceled(message: string): Error {
+  return Object.assign(new Error(message), { canceled: true });
+}
+
+/**
+ * serialport's Unix read retries at once when read() returns 0 bytes; but 0
+ * is what a hung-up tty returns for ever (the far end of a pty closed, a USB
+ * adapter unplugged), so the process spins and the loss is never reported.
+ * This read is the same, except that end of file is a disconnect.
+ */
+export function treatEndOfFileAsDisconnect(binding: unknown): void {
+  if (!isUnixPortBinding(binding)) return;
+  binding.read = async (buffer: Buffer, offset: number, length: number) => {
+    for (;;) {
+      const fd = binding.fd;
+      if (!binding.isOpen || fd === null) throw canceled('Port is not open');
+      try {
+        const { bytesRead } = await readAsync(fd, buffer, offset, length, null);
+        if (bytesRead === 0) throw Object.assign(new Error('the port hung up (end of file)'), { disconnect: true });
+        return { bytesRead, buffer };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw error;
+        if (!binding.isOpen) throw canceled('Port is not open');
+        await new Promise<void>((resolve, reject) => binding.poller.once('readable', (pollError) => (pollError ? reject(pollError) : resolve())));
+      }
+    }
+  };
+}
+
 /**
  * One open serial port shared by the serial-based connectors: opening with
  * readable errors, writes that never hang, and one report when the port
@@ -114,6 +161,7 @@ export class SerialLink {
     } catch (error) {
       throw new KisoError('KISO_CONNECTOR_OPEN', `${who} cannot open serial port ${settings.path}: ${describeOpenError(error, settings)}`, { cause: error });
     }
+    treatEndOfFileAsDisconnect(port.port);
     const link = new SerialLink(port, who, handlers.lost);
     port.on('data', handlers.data);
     // Errors only reach here when no callback took them; the close event reports a vanished port.
@@ -158,10 +206,14 @@ export class SerialLink {
       await new Promise<void>((resolve) => this.port.close(() => resolve()));
     }
     this.port.removeAllListeners();
+    // A write failing after this point must not become an uncaught 'error' event.
+    this.port.on('error', () => {});
   }
 
-  private markLost(reason: string): void {
+  private markLost(detail: string): void {
     if (this.lost !== undefined || this.closing) return;
+    // The binding says "bad file descriptor" or "end of file" for a tty that hung up.
+    const reason = /bad file descriptor|end of file|EIO|ENXIO|i\/o error/i.test(detail) ? `the port hung up: ${detail}` : detail;
     this.lost = reason;
     const error = new KisoError('KISO_CONNECTOR_CLOSED', `${this.who}: serial port ${this.path} vanished mid-run (${reason}): the adapter was unplugged or the far end closed; later sends fail until the connector is reopened`);
     this.rejectPending(error);

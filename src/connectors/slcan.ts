@@ -147,6 +147,8 @@ export class SlcanConnector extends CanConnector<SlcanConnectorConfig> {
   private line: number[] = [];
   /** After an over-long line: dropping bytes until the next CR. */
   private skipping = false;
+  /** Inside a run of bytes no slcan line contains (counted once per run). */
+  private noise = false;
   private pending: PendingAnswer[] = [];
   private clock = new AdapterClock();
   /** Frames are delivered only once the channel is open with our settings. */
@@ -165,6 +167,7 @@ export class SlcanConnector extends CanConnector<SlcanConnectorConfig> {
     if (config.data_bitrate !== undefined && !dataBitrateCommand) throw new KisoError('KISO_CONNECTOR_OPEN', `${this.who}: data_bitrate ${config.data_bitrate} has no slcan command; use one of ${Object.keys(SLCAN_DATA_BITRATES).join(', ')}`);
     this.line = [];
     this.skipping = false;
+    this.noise = false;
     this.pending = [];
     this.clock = new AdapterClock();
     this.receiving = false;
@@ -254,6 +257,16 @@ export class SlcanConnector extends CanConnector<SlcanConnectorConfig> {
 
   private onData(chunk: Buffer): void {
     for (const byte of chunk) {
+      // Some adapters end lines with CR LF: an LF at the start of a line is skipped.
+      if (byte === LF && this.line.length === 0) continue;
+      if (byte !== BEL && byte !== CR && (byte < 0x20 || byte > 0x7e)) {
+        // A byte no slcan line contains: what was collected is noise; the run counts once.
+        if (!this.noise && !this.skipping) this.dropLine('garbage', [byte]);
+        this.line = [];
+        this.noise = true;
+        continue;
+      }
+      this.noise = false;
       if (byte === BEL) {
         if (this.line.length > 0) this.dropLine('garbage');
         this.onAnswer('error');
@@ -261,11 +274,6 @@ export class SlcanConnector extends CanConnector<SlcanConnectorConfig> {
         if (this.skipping) this.skipping = false;
         else this.onLine(Buffer.from(this.line).toString('latin1'));
         this.line = [];
-      } else if (byte === LF && this.line.length === 0) {
-        // Some adapters end lines with CR LF.
-      } else if (byte < 0x20 || byte > 0x7e) {
-        // A byte no slcan line contains: whatever was collected is noise; start afresh.
-        this.dropLine('garbage', [byte]);
       } else if (!this.skipping) {
         this.line.push(byte);
         if (this.line.length > MAX_LINE) {

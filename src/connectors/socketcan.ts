@@ -24,18 +24,19 @@ export interface SocketCanConnectorConfig extends CanConnectorConfig {
 export const SOCKETCAN_DEFAULTS = { channel: 'vcan0', is_fd: true } as const;
 
 /** What kiso uses of the `socketcan` package (4.0.7): its native RawChannel. */
-interface RawChannel {
+export interface SocketCanRawChannel {
   addListener(event: 'onMessage' | 'onStopped', callback: (...args: any[]) => void): void;
   start(): void;
   stop(): void;
   /** Returns the byte count written, or -1 when the kernel refused the frame (errno is not reported). */
-  send(message: NativeFrame): number;
-  sendFD(message: NativeFrame): number;
+  send(message: SocketCanNativeFrame): number;
+  sendFD(message: SocketCanNativeFrame): number;
   setRxFilters(filters: Array<{ id: number; mask: number; invert?: boolean }>): void;
   setErrorFilters(mask: number): void;
 }
 
-interface NativeFrame {
+/** A frame as the addon takes and gives it (`data` length is the DLC; ts_* only on receive with timestamps). */
+export interface SocketCanNativeFrame {
   id: number;
   ext?: boolean;
   rtr?: boolean;
@@ -46,8 +47,9 @@ interface NativeFrame {
   ts_usec?: number;
 }
 
-interface SocketCanModule {
-  createRawChannelWithOptions(channel: string, options: { timestamps?: boolean; protocol?: number; non_block_send?: boolean }): RawChannel;
+export interface SocketCanModule {
+  /** Throws "Error while creating channel" (no errno) when socket(), SIOCGIFINDEX or bind() fails. */
+  createRawChannelWithOptions(channel: string, options: { timestamps?: boolean; protocol?: number; non_block_send?: boolean }): SocketCanRawChannel;
 }
 
 /** linux/can.h */
@@ -139,7 +141,10 @@ export function kernelFilters(filters: readonly CanFilter[]): Array<{ id: number
  *   received frames are not visible.
  */
 export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
-  private channel: RawChannel | undefined;
+  /** Where the addon comes from; tests substitute a stand-in that behaves as the package's C++ does. */
+  static loadAddon: () => Promise<SocketCanModule> = () => loadSocketCanModule();
+
+  private channel: SocketCanRawChannel | undefined;
   private closing = false;
   private fdCapable = true;
   private trace: WriteStream | undefined;
@@ -158,8 +163,8 @@ export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
   }
 
   protected override async doOpen(): Promise<void> {
-    const api = await loadSocketCanModule();
-    let channel: RawChannel;
+    const api = await SocketCanConnector.loadAddon();
+    let channel: SocketCanRawChannel;
     try {
       // non_block_send: a full transmit queue must not block Node's event loop.
       channel = api.createRawChannelWithOptions(this.iface, { timestamps: true, non_block_send: true });
@@ -177,11 +182,16 @@ export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
       this.log.warn({ connector: this.name, channel: this.iface, mtu }, `"${this.iface}" is a classic CAN interface (MTU ${mtu}) but is_fd is true (pykiso's default): plain-bytes messages would be refused; set is_fd: false, or enable CAN FD on the interface`);
     }
     const filters = this.config.can_filters ?? [];
-    if (filters.length > 0) channel.setRxFilters(kernelFilters(filters));
-    channel.addListener('onMessage', (frame: NativeFrame) => this.onNativeFrame(frame));
-    channel.addListener('onStopped', () => this.onStopped());
-    this.closing = false;
-    channel.start();
+    try {
+      if (filters.length > 0) channel.setRxFilters(kernelFilters(filters));
+      channel.addListener('onMessage', (frame: SocketCanNativeFrame) => this.onNativeFrame(frame));
+      channel.addListener('onStopped', () => this.onStopped());
+      this.closing = false;
+      channel.start();
+    } catch (error) {
+      this.discard(channel, false);
+      throw new KisoError('KISO_CONNECTOR_OPEN', `SocketCAN connector "${this.name}" cannot start reading "${this.iface}": ${describeError(error)}`, { cause: error });
+    }
     this.channel = channel;
     if (this.config.logging_activated) this.trace = this.openTrace();
   }
@@ -204,7 +214,7 @@ export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
       throw new KisoError('KISO_CONNECTOR_INVALID_MESSAGE', `SocketCAN connector "${this.name}": "${this.iface}" is a classic CAN interface, it cannot send a CAN FD frame (enable FD: \`ip link set ${this.iface} type can ... fd on\`, or \`mtu 72\` on a vcan)`);
     }
     const dlc = (can as typeof can & { dlc?: number }).dlc;
-    const native: NativeFrame = {
+    const native: SocketCanNativeFrame = {
       id: can.id,
       ext: can.extended,
       rtr: can.remote,
@@ -229,7 +239,7 @@ export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
     if (this.config.receive_own_messages) this.deliverFrame({ ...frame, timestamp, channel: this.iface });
   }
 
-  private onNativeFrame(native: NativeFrame): void {
+  private onNativeFrame(native: SocketCanNativeFrame): void {
     // The addon turns an exception thrown here into a fatal process error: never throw.
     try {
       const data = native.data;
@@ -277,7 +287,7 @@ export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
    * the object is garbage-collected, so it first gets a filter that matches
    * nothing, and buffers no frame meanwhile.
    */
-  private discard(channel: RawChannel, started: boolean): void {
+  private discard(channel: SocketCanRawChannel, started: boolean): void {
     try {
       channel.setRxFilters([{ id: 0, mask: 0, invert: true }]);
       channel.setErrorFilters(0);
@@ -296,10 +306,11 @@ export class SocketCanConnector extends CanConnector<SocketCanConnectorConfig> {
   private openFailure(): string {
     const iface = this.iface;
     const prefix = `SocketCAN connector "${this.name}" cannot open CAN interface "${iface}"`;
-    if (kernelHasSocketCan() === false) {
-      return `${prefix}: this kernel has no SocketCAN (AF_CAN): load it with \`modprobe can_raw\` (and \`modprobe vcan\` for virtual buses) or use a kernel built with CONFIG_CAN; adapters without a SocketCAN driver work through CCPythonCan`;
-    }
     const present = networkInterfaces();
+    if (kernelHasSocketCan() === false) {
+      const missing = present.length > 0 && !present.includes(iface) ? ` (and there is no interface "${iface}" either)` : '';
+      return `${prefix}: this kernel has no SocketCAN (AF_CAN)${missing}: load it with \`modprobe can_raw\` (and \`modprobe vcan\` for virtual buses) or use a kernel built with CONFIG_CAN; adapters without a SocketCAN driver work through CCPythonCan`;
+    }
     if (present.length > 0 && !present.includes(iface)) {
       return `${prefix}: no CAN interface "${iface}": the kernel has no such network interface (present: ${present.join(', ')}); create it with \`ip link add dev vcan0 type vcan && ip link set vcan0 up\` for a virtual bus, or plug in the adapter and \`ip link set ${iface} up type can bitrate 500000\``;
     }

@@ -40,6 +40,12 @@ export interface AuxiliaryContext {
   baseDir: string;
 }
 
+/** What an auxiliary may look up in the station once everything is built (proxies find their attached connectors). */
+export interface StationView {
+  /** The connectors of auxiliary `name`, by role; undefined for an unknown name. */
+  connectorsOf(name: string): Record<string, Connector<any>> | undefined;
+}
+
 export interface CommandReport {
   command: string;
   ok: boolean;
@@ -226,6 +232,9 @@ export abstract class Auxiliary<Config extends object = Record<string, unknown>>
   }
 
   // ---- for types -------------------------------------------------------
+
+  /** Called once, after the whole station is built and before anything starts. */
+  bindStation?(station: StationView): void;
 
   /** Called once the connectors are open. */
   protected async onCreate(): Promise<void> {}

@@ -91,6 +91,28 @@ export const BUILTIN_TYPES = {
     summary: 'CAN through python-can (PCAN, Vector, Kvaser, ...), via a Python bridge process',
     load: async () => (await import('../connectors/python-can.js')).PythonCanConnector,
   },
+  CCVirtualCan: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_virtual_can:CCVirtualCan', 'virtual_can'],
+    schema: 'connectors/virtual-can.schema.json',
+    summary: 'virtual CAN bus over UDP multicast, shared with python-can\'s udp_multicast interface',
+    load: async () => (await import('../connectors/virtual-can.js')).VirtualCanConnector,
+  },
+  CCProxy: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_proxy:CCProxy', 'proxy'],
+    schema: 'connectors/proxy.schema.json',
+    summary: 'the connector of an auxiliary that shares a physical connector through a ProxyAuxiliary',
+    load: async () => (await import('../connectors/proxy.js')).ProxyConnector,
+  },
+  ProxyAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.proxy_auxiliary:ProxyAuxiliary'],
+    roles: ['com'],
+    schema: 'auxiliaries/proxy.schema.json',
+    summary: 'shares one physical connector between the auxiliaries of aux_list, with an optional trace',
+    load: async () => (await import('../auxiliaries/proxy.js')).ProxyAuxiliary,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

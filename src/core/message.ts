@@ -16,6 +16,8 @@ export interface CanFields {
   esi: boolean;
   /** An error frame reported by the controller. */
   error?: boolean;
+  /** Data length code of a remote frame (it carries no data); other frames take their length from `data`. */
+  dlc?: number;
 }
 
 export interface PeerAddress {

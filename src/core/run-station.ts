@@ -20,6 +20,7 @@ export interface StationRunOptions extends Omit<RunnerOptions, 'configFile' | 'l
  * started, whatever happened in between.
  */
 export async function runStation(config: StationConfig, options: StationRunOptions): Promise<RunResult> {
+  for (const note of config.notes) options.log.info({ config: config.file }, note);
   const station = await StationRuntime.build(config, options.log);
   const mux = new ReporterMux(options.reporters, options.log);
   try {

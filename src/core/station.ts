@@ -3,7 +3,7 @@ import type { StationConfig } from './config/load.js';
 import type { Connector } from './connector.js';
 import { KisoError, describeError } from './errors.js';
 import type { Logger } from './logging.js';
-import type { AuxiliaryClass } from './auxiliary.js';
+import type { AuxiliaryClass, StationView } from './auxiliary.js';
 import type { ConnectorClass } from './connector.js';
 
 /**
@@ -12,7 +12,7 @@ import type { ConnectorClass } from './connector.js';
  * (or all `auto_start` ones at once) and `stopAll()` closes everything that
  * was opened, in reverse start order, whatever failed before.
  */
-export class StationRuntime {
+export class StationRuntime implements StationView {
   private readonly started: string[] = [];
   /** Why an auxiliary could not start, so later use names the real cause. */
   private readonly startFailures = new Map<string, Error>();
@@ -37,7 +37,15 @@ export class StationRuntime {
       for (const [role, connectorName] of Object.entries(entry.connectors)) roles[role] = connectors.get(connectorName)!;
       auxiliaries.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ auxiliary: entry.name }), connectors: roles, baseDir: config.baseDir }));
     }
-    return new StationRuntime(config, connectors, auxiliaries, log);
+    const runtime = new StationRuntime(config, connectors, auxiliaries, log);
+    for (const aux of auxiliaries.values()) aux.bindStation?.(runtime);
+    return runtime;
+  }
+
+  connectorsOf(name: string): Record<string, Connector<any>> | undefined {
+    const entry = this.config.auxiliaries.get(name);
+    if (!entry) return undefined;
+    return Object.fromEntries(Object.entries(entry.connectors).map(([role, connectorName]) => [role, this.connectors.get(connectorName)!]));
   }
 
   auxiliary(name: string): Auxiliary<any> {
@@ -89,11 +97,18 @@ export class StationRuntime {
     return [...this.config.auxiliaries.values()].filter((entry) => entry.autoStart).map((entry) => entry.name);
   }
 
-  /** Stops every auxiliary that was started, last started first; failures are logged, not thrown. */
+  /**
+   * Stops every auxiliary that runs: those the runner started, last first,
+   * then any started on their behalf (a proxy its connectors opened).
+   * Failures are logged, not thrown.
+   */
   async stopAll(): Promise<void> {
-    for (const name of [...this.started].reverse()) {
+    const implicit = [...this.auxiliaries.keys()].filter((name) => !this.started.includes(name)).reverse();
+    for (const name of [...[...this.started].reverse(), ...implicit]) {
+      const aux = this.auxiliaries.get(name);
+      if (!aux || aux.state === 'idle' || aux.state === 'stopped') continue;
       try {
-        await this.auxiliaries.get(name)?.deleteInstance();
+        await aux.deleteInstance();
       } catch (error) {
         this.log.warn({ auxiliary: name, err: error }, `auxiliary ${name} failed to stop cleanly`);
       }

@@ -4,6 +4,7 @@ import { describeError, isKisoError } from '../errors.js';
 import { readSchema } from '../package-root.js';
 import { resolveType, suggest, type ResolvedType, type TypeKind } from '../registry.js';
 import { ConfigError, type ConfigIssue } from './issues.js';
+import { checkProxies, insertProxies, isProxyAuxiliaryEntry, isProxyConnectorEntry, type SharedConnector } from './proxies.js';
 import { validateWith } from './schema.js';
 import { loadYaml, type KeyPath, type SourceMap } from './yaml-source.js';
 
@@ -43,6 +44,8 @@ export interface StationConfig {
   sources: SourceMap;
   /** Every YAML file read (the main one and its includes). */
   files: string[];
+  /** What kiso changed on its own (inserted proxies), to log at info level. */
+  notes: string[];
 }
 
 export interface LoadOptions {
@@ -135,25 +138,35 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     }
   }
 
-  if (brokenPaths.length === 0) checkConnectorReferences(data, connectors, auxiliaries, report);
+  let notes: string[] = [];
+  if (brokenPaths.length === 0) {
+    const shared = checkConnectorReferences(data, connectors, auxiliaries, report);
+    checkProxies(connectors, auxiliaries, report);
+    if (issues.length === 0) notes = await insertProxies(shared, connectors, auxiliaries, baseDir);
+  }
   const suites = checkSuites(data, report);
 
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files };
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes };
 }
 
 function isMapping(value: unknown): value is Record<string, any> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * Checks each auxiliary's connector roles and references. Returns the plain
+ * connectors that several auxiliaries use: they get a proxy inserted.
+ */
 function checkConnectorReferences(
   data: RawStation,
   connectors: Map<string, ConnectorEntry>,
   auxiliaries: Map<string, AuxiliaryEntry>,
   report: (at: KeyPath, message: string, atKey?: boolean) => void,
-): void {
+): SharedConnector[] {
   const declared = Object.keys(isMapping(data.connectors) ? data.connectors : {});
   const usedBy = new Map<string, string>();
+  const shared = new Map<string, SharedConnector>();
   for (const aux of auxiliaries.values()) {
     const roles = aux.resolved.connectorRoles;
     for (const [role, connectorName] of Object.entries(aux.connectors)) {
@@ -169,10 +182,20 @@ function checkConnectorReferences(
         continue;
       }
       const previous = usedBy.get(connectorName);
-      if (previous && previous !== aux.name) {
-        report(at, `connector "${connectorName}" is already used by auxiliary "${previous}"; a connector serves one auxiliary (to share one channel between auxiliaries, put a ProxyAuxiliary in front of it)`);
-      } else {
+      if (!previous) {
         usedBy.set(connectorName, aux.name);
+        continue;
+      }
+      const previousAux = auxiliaries.get(previous)!;
+      if (isProxyConnectorEntry(connectors.get(connectorName))) {
+        report(at, `proxy connector "${connectorName}" is already used by auxiliary "${previous}"; a proxy connector serves one auxiliary (give "${aux.name}" its own)`);
+      } else if (isProxyAuxiliaryEntry(previousAux) || isProxyAuxiliaryEntry(aux)) {
+        const proxy = isProxyAuxiliaryEntry(previousAux) ? previous : aux.name;
+        report(at, `connector "${connectorName}" is the physical connector of proxy "${proxy}": "${proxy === previous ? aux.name : previous}" must reach it through a proxy connector listed in the proxy's aux_list`);
+      } else if (previous !== aux.name) {
+        const entry = shared.get(connectorName) ?? { connector: connectorName, users: [{ aux: previous, role: Object.entries(previousAux.connectors).find(([, name]) => name === connectorName)![0] }] };
+        entry.users.push({ aux: aux.name, role });
+        shared.set(connectorName, entry);
       }
     }
     for (const role of roles ?? []) {
@@ -181,7 +204,7 @@ function checkConnectorReferences(
       }
     }
   }
-  void connectors;
+  return [...shared.values()];
 }
 
 function checkSuites(data: RawStation, report: (at: KeyPath, message: string) => void): SuiteEntry[] {

@@ -19,8 +19,9 @@ With --listen, a thread receives as UdpMulticastBus._recv_internal does (same
 unpack_message(check=True), same receive timestamp) but also keeps the sender's
 address, so frames sent by python-can buses (source port = bus port, this peer
 included) can be left out; kiso sends from its own port.
-With --count-only, received frames are only counted: {"event": "count"} lines
-every 1000 frames and on request ({"cmd": "count"}), for benchmarks.
+With --count-only, received frames are only counted, for benchmarks:
+{"cmd": "count"} answers {"event": "count", "count": N, "seconds": S}, S being
+the time from the first to the last frame received.
 """
 
 import argparse
@@ -28,6 +29,7 @@ import json
 import socket
 import sys
 import threading
+import time
 
 import can
 from can.interfaces.udp_multicast.utils import pack_message, unpack_message
@@ -71,6 +73,7 @@ def describe(msg, sender=None):
 def listen(bus, port, stop, count_only):
     multicast = bus._multicast  # the socket python-can's own recv() reads
     count = 0
+    first = None
     while not stop.is_set():
         try:
             result = multicast.recv(0.1)
@@ -92,16 +95,19 @@ def listen(bus, port, stop, count_only):
         if not bus.is_fd and msg.is_fd:
             continue  # python-can ignores FD frames on a bus without FD
         if count_only:
+            now = time.perf_counter()
+            if first is None:
+                first = now
             count += 1
-            if count % 1000 == 0:
-                emit(event="count", count=count)
             with out_lock:
                 listen.count = count
+                listen.seconds = now - first
         else:
             emit(**describe(msg, sender))
 
 
 listen.count = 0
+listen.seconds = 0.0
 
 
 def main():
@@ -157,8 +163,8 @@ def main():
                 pass  # a late acknowledgement after send_seq finished
             elif name == "count":
                 with out_lock:
-                    current = listen.count
-                emit(event="count", count=current)
+                    current, seconds = listen.count, listen.seconds
+                emit(event="count", count=current, seconds=seconds)
             elif name == "pack":
                 emit(event="packed", hex=pack_message(to_message(command["frame"])).hex())
             elif name == "own":

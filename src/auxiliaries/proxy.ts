@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { Auxiliary, type StationView } from '../core/auxiliary.js';
+import { KisoError } from '../core/errors.js';
+import type { Message } from '../core/message.js';
+import { TraceWriter } from '../core/trace/trace-writer.js';
+
+export interface ProxyAuxiliaryConfig {
+  /** The auxiliaries that share the physical connector, each through its own proxy connector. */
+  aux_list: string[];
+  activate_trace?: boolean;
+  trace_dir?: string;
+  trace_name?: string;
+  /** Rotate the trace file past this many bytes (0: one file). */
+  trace_max_bytes?: number;
+  processing?: boolean;
+}
+
+/**
+ * Something the proxy hands frames to: an in-process proxy connector, or the
+ * IPC link to the auxiliaries of the main process.
+ */
+export interface ProxySink {
+  /** `sender` is the auxiliary that sent the frame (undefined: it came from the bus); sinks skip their own. */
+  push(message: Message, sender: string | undefined): void;
+}
+
+/** The connector side of a proxy: what ProxyAuxiliary binds to at station build. */
+export interface ProxyEndpoint {
+  bindProxy(proxy: ProxyAuxiliary, owner: string): void;
+}
+
+export function isProxyEndpoint(value: unknown): value is ProxyEndpoint {
+  return typeof (value as ProxyEndpoint | undefined)?.bindProxy === 'function';
+}
+
+/**
+ * pykiso's ProxyAuxiliary: one physical connector (role `com`) shared by the
+ * auxiliaries of `aux_list`. A frame from the bus reaches every attached
+ * auxiliary; a frame one auxiliary sends goes out on the bus and then to every
+ * other attached auxiliary, in the order the proxy handled them. With
+ * `activate_trace`, every frame in both directions goes to a candump log file.
+ */
+export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> {
+  static override connectorRoles = ['com'] as const;
+
+  private readonly sinks = new Set<ProxySink>();
+  private trace?: TraceWriter;
+  /** Frames from the bus and from auxiliaries, counted for the logs. */
+  readonly counts = { fromBus: 0, fromAuxiliaries: 0 };
+
+  override bindStation(station: StationView): void {
+    for (const auxName of this.config.aux_list) {
+      for (const connector of Object.values(station.connectorsOf(auxName) ?? {})) {
+        if (isProxyEndpoint(connector)) connector.bindProxy(this, auxName);
+      }
+    }
+  }
+
+  addSink(sink: ProxySink): void {
+    this.sinks.add(sink);
+  }
+
+  removeSink(sink: ProxySink): void {
+    this.sinks.delete(sink);
+  }
+
+  /** An attached auxiliary sends: out on the bus, then to the others. */
+  async forward(message: Message, sender: string): Promise<void> {
+    this.ensureRunning(`forward a frame from "${sender}"`);
+    await this.connector('com').send(message);
+    this.counts.fromAuxiliaries++;
+    const stamped = message.timestamp === undefined ? { ...message, timestamp: Date.now() / 1000 } : message;
+    this.trace?.record(stamped, sender, 'T');
+    for (const sink of this.sinks) sink.push(stamped, sender);
+  }
+
+  /** Where the trace is written, when it is on. */
+  get traceFiles(): readonly string[] {
+    return this.trace?.files ?? [];
+  }
+
+  protected override async onCreate(): Promise<void> {
+    if (this.config.activate_trace) {
+      const dir = this.config.trace_dir ?? this.baseDir;
+      this.trace = new TraceWriter({ dir: path.resolve(this.baseDir, dir), name: this.config.trace_name ?? `${this.name}_trace`, maxBytes: this.config.trace_max_bytes });
+      this.log.info({ auxiliary: this.name, trace: this.trace.file }, `proxy ${this.name} traces to ${this.trace.file}`);
+    }
+  }
+
+  protected override async onDelete(): Promise<void> {
+    const trace = this.trace;
+    this.trace = undefined;
+    if (trace) {
+      await trace.close();
+      this.log.info({ auxiliary: this.name, lines: trace.lines, files: trace.files }, `proxy ${this.name} wrote ${trace.lines} trace lines`);
+    }
+  }
+
+  protected override onMessage(message: Message): void {
+    this.counts.fromBus++;
+    this.trace?.record(message, this.connector('com').name, 'R');
+    for (const sink of this.sinks) sink.push(message, undefined);
+  }
+
+  /** Used by the proxy connectors: a clear error when the proxy cannot serve them. */
+  requireRunning(by: string): void {
+    if (!this.isRunning) throw new KisoError('KISO_AUX_NOT_RUNNING', `proxy auxiliary "${this.name}" (needed by "${by}") is ${this.state}`);
+  }
+}
