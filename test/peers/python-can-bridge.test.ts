@@ -278,8 +278,8 @@ describe('CCPythonCan with python-can', { skip }, () => {
   it('bad lines from the bridge are counted as malformed; good ones still arrive; refusals reject', async () => {
     // `python` pointing at the fake makes kiso run it instead of the real bridge.
     const kiso = connector({ python: FAKE_BRIDGE, channel: GROUP });
+    const received = collect(kiso); // before open: the fake writes right after its handshake
     await kiso.open();
-    const received = collect(kiso);
     await waitUntil(() => received.length > 0, 'the one good frame');
     assert.equal(received[0]!.can?.id, 0x321);
     assert.equal(received[0]!.timestamp, 1700000000.5);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseDelimiter, SerialConnector, type SerialConnectorConfig } from '../../src/connectors/serial.js';
+import { parseDelimiter, SerialConnector, StreamFramer, type SerialConnectorConfig } from '../../src/connectors/serial.js';
 import { BUILTIN_TYPES } from '../../src/core/builtins.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { settledLeftovers, snapshotHandles } from '../../src/core/leftover-handles.js';
@@ -43,7 +43,29 @@ const text = (data: Uint8Array) => Buffer.from(data).toString('latin1');
 const totalBytes = (messages: Array<{ data: Uint8Array }>) => messages.reduce((sum, message) => sum + message.data.length, 0);
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-describe('delimiter escapes', () => {
+describe('serial framing (no port needed)', () => {
+  const run = (framer: StreamFramer, chunks: string[]) => chunks.flatMap((chunk) => framer.push(Buffer.from(chunk, 'latin1')).map(text));
+
+  it('finds a multi-byte delimiter split across reads', () => {
+    const framer = new StreamFramer({ mode: 'delimiter', delimiter: '\\r\\n' }, 100, () => assert.fail('nothing is malformed'));
+    assert.deepEqual(run(framer, ['ab\r', '\ncd\r', '\n', '\r', '\nef']), ['ab', 'cd']);
+    assert.equal(framer.pendingBytes, 2);
+  });
+
+  it('drops an oversized run once, up to the next delimiter, across reads', () => {
+    const kinds: string[] = [];
+    const framer = new StreamFramer({ mode: 'delimiter' }, 4, (kind) => kinds.push(kind));
+    assert.deepEqual(run(framer, ['abcdef', 'ghijkl', 'mn\nok\n', 'toolong\n', 'x\n']), ['ok', 'x']);
+    assert.deepEqual(kinds, ['oversized message', 'oversized message']);
+    assert.equal(framer.pendingBytes, 0);
+  });
+
+  it('cuts fixed-length messages whatever the read sizes', () => {
+    const framer = new StreamFramer({ mode: 'fixed', length: 3 }, 100, () => {});
+    assert.deepEqual(run(framer, ['a', 'bcde', 'fghij', 'k']), ['abc', 'def', 'ghi']);
+    assert.equal(framer.pendingBytes, 2);
+  });
+
   it('decodes C escapes and byte lists', () => {
     assert.deepEqual([...parseDelimiter('\\r\\n')], [13, 10]);
     assert.deepEqual([...parseDelimiter('\n')], [10]);
