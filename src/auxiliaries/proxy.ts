@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Auxiliary, type StationView } from '../core/auxiliary.js';
-import { KisoError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import { TraceWriter } from '../core/trace/trace-writer.js';
 
@@ -22,11 +21,24 @@ export interface ProxyAuxiliaryConfig {
 export interface ProxySink {
   /** `sender` is the auxiliary that sent the frame (undefined: it came from the bus); sinks skip their own. */
   push(message: Message, sender: string | undefined): void;
+  /** The proxy itself died (its process crashed): the sink fails its owner. */
+  hubFailed?(error: Error): void;
 }
 
-/** The connector side of a proxy: what ProxyAuxiliary binds to at station build. */
+/** What a proxy connector needs of its proxy, in this process (ProxyAuxiliary) or another (MpProxyAuxiliary). */
+export interface ProxyHub {
+  readonly name: string;
+  readonly isRunning: boolean;
+  createInstance(): Promise<void>;
+  addSink(sink: ProxySink): void;
+  removeSink(sink: ProxySink): void;
+  /** An attached auxiliary sends: resolves once the frame is on the bus. */
+  forward(message: Message, sender: string): Promise<void>;
+}
+
+/** The connector side of a proxy: what a proxy binds to at station build. */
 export interface ProxyEndpoint {
-  bindProxy(proxy: ProxyAuxiliary, owner: string): void;
+  bindProxy(proxy: ProxyHub, owner: string): void;
 }
 
 export function isProxyEndpoint(value: unknown): value is ProxyEndpoint {
@@ -40,7 +52,7 @@ export function isProxyEndpoint(value: unknown): value is ProxyEndpoint {
  * other attached auxiliary, in the order the proxy handled them. With
  * `activate_trace`, every frame in both directions goes to a candump log file.
  */
-export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> {
+export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements ProxyHub {
   static override connectorRoles = ['com'] as const;
 
   private readonly sinks = new Set<ProxySink>();
@@ -67,9 +79,11 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> {
   /** An attached auxiliary sends: out on the bus, then to the others. */
   async forward(message: Message, sender: string): Promise<void> {
     this.ensureRunning(`forward a frame from "${sender}"`);
-    await this.connector('com').send(message);
+    const physical = this.connector('com');
+    const onWire = physical.wireForm(message);
+    await physical.send(onWire);
     this.counts.fromAuxiliaries++;
-    const stamped = message.timestamp === undefined ? { ...message, timestamp: Date.now() / 1000 } : message;
+    const stamped = onWire.timestamp === undefined ? { ...onWire, timestamp: Date.now() / 1000 } : onWire;
     this.trace?.record(stamped, sender, 'T');
     for (const sink of this.sinks) sink.push(stamped, sender);
   }
@@ -100,10 +114,5 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> {
     this.counts.fromBus++;
     this.trace?.record(message, this.connector('com').name, 'R');
     for (const sink of this.sinks) sink.push(message, undefined);
-  }
-
-  /** Used by the proxy connectors: a clear error when the proxy cannot serve them. */
-  requireRunning(by: string): void {
-    if (!this.isRunning) throw new KisoError('KISO_AUX_NOT_RUNNING', `proxy auxiliary "${this.name}" (needed by "${by}") is ${this.state}`);
   }
 }

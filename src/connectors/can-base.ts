@@ -75,6 +75,10 @@ export abstract class CanConnector<Config extends CanConnectorConfig = CanConnec
     });
   }
 
+  override wireForm(message: Message): CanFrame {
+    return this.toFrame(message);
+  }
+
   protected override async doSend(message: Message): Promise<void> {
     await this.sendFrame(this.toFrame(message));
   }

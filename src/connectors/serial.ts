@@ -121,7 +121,7 @@ export function treatEndOfFileAsDisconnect(binding: unknown): void {
       if (!binding.isOpen || fd === null) throw canceled('Port is not open');
       try {
         const { bytesRead } = await readAsync(fd, buffer, offset, length, null);
-        if (bytesRead === 0) throw Object.assign(new Error('the port hung up (end of file)'), { disconnect: true });
+        if (bytesRead === 0) throw Object.assign(new Error('end of file'), { disconnect: true });
         return { bytesRead, buffer };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -213,7 +213,7 @@ export class SerialLink {
   private markLost(detail: string): void {
     if (this.lost !== undefined || this.closing) return;
     // The binding says "bad file descriptor" or "end of file" for a tty that hung up.
-    const reason = /bad file descriptor|end of file|EIO|ENXIO|i\/o error/i.test(detail) ? `the port hung up: ${detail}` : detail;
+    const reason = /bad file descriptor|end of file|EIO|ENXIO|i\/o error/i.test(detail) ? `the port hung up (${detail})` : detail;
     this.lost = reason;
     const error = new KisoError('KISO_CONNECTOR_CLOSED', `${this.who}: serial port ${this.path} vanished mid-run (${reason}): the adapter was unplugged or the far end closed; later sends fail until the connector is reopened`);
     this.rejectPending(error);

@@ -40,6 +40,20 @@ export interface AuxiliaryContext {
   baseDir: string;
 }
 
+/**
+ * What the station and the runner need of an auxiliary, whether it runs here
+ * (an Auxiliary) or in a process of its own (a RemoteAuxiliary stand-in).
+ */
+export interface AuxiliaryHandle {
+  readonly name: string;
+  readonly state: AuxiliaryState;
+  readonly isRunning: boolean;
+  readonly fault: Error | undefined;
+  createInstance(): Promise<void>;
+  deleteInstance(): Promise<void>;
+  bindStation?(station: StationView): void;
+}
+
 /** What an auxiliary may look up in the station once everything is built (proxies find their attached connectors). */
 export interface StationView {
   /** The connectors of auxiliary `name`, by role; undefined for an unknown name. */
@@ -66,7 +80,7 @@ export interface RunCommandOptions {
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_REPORT_QUEUE_SIZE = 1_000;
 
-export abstract class Auxiliary<Config extends object = Record<string, unknown>> {
+export abstract class Auxiliary<Config extends object = Record<string, unknown>> implements AuxiliaryHandle {
   /** JSON schema of `config`; validated before anything opens. */
   static configSchema?: object;
   /** Connector roles the type needs, e.g. ['com']; checked against the YAML. */

@@ -113,6 +113,22 @@ export const BUILTIN_TYPES = {
     summary: 'shares one physical connector between the auxiliaries of aux_list, with an optional trace',
     load: async () => (await import('../auxiliaries/proxy.js')).ProxyAuxiliary,
   },
+  CCMpProxy: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_mp_proxy:CCMpProxy', 'mp_proxy'],
+    schema: 'connectors/proxy.schema.json',
+    summary: 'the connector of an auxiliary that shares a physical connector through an MpProxyAuxiliary',
+    load: async () => (await import('../connectors/proxy.js')).ProxyConnector,
+  },
+  MpProxyAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.mp_proxy_auxiliary:MpProxyAuxiliary'],
+    roles: ['com'],
+    schema: 'auxiliaries/proxy.schema.json',
+    summary: 'ProxyAuxiliary whose proxy and physical connector run in their own process',
+    // The station builds the main-process stand-in itself (it needs the host spec); this is for the registry's checks.
+    load: async () => (await import('../auxiliaries/mp-proxy.js')).MpProxyAuxiliary as unknown as AuxiliaryClass,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

@@ -104,6 +104,15 @@ export abstract class Connector<Config extends object = Record<string, unknown>>
     this.stats.sent++;
   }
 
+  /**
+   * The message as this transport carries it (a CAN connector gives plain
+   * bytes its id and flags). A proxy hands this form to the other
+   * auxiliaries, so they see what went out on the wire.
+   */
+  wireForm(message: Message): Message {
+    return message;
+  }
+
   protected abstract doOpen(): Promise<void>;
   protected abstract doClose(): Promise<void>;
   protected abstract doSend(message: Message): Promise<void>;

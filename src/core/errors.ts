@@ -21,6 +21,12 @@ export const ERRORS = {
   KISO_SUITE_LOAD: 'a suite file could not be loaded',
   KISO_SUITE_INVALID: 'a suite file does not export a suite',
   KISO_TIMEOUT: 'a step of a test case took longer than its timeout',
+  KISO_DBC_INVALID: 'a DBC file has an error (reported with file:line)',
+  KISO_DBC_SIGNAL: 'a message, signal or value does not fit the DBC',
+  KISO_ISOTP: 'an ISO-TP transfer failed (timeout, sequence error, overflow)',
+  KISO_UDS_NEGATIVE_RESPONSE: 'the ECU refused a UDS request (negative response with its NRC)',
+  KISO_UDS_NO_RESPONSE: 'the ECU did not answer a UDS request in time (P2 / P2*)',
+  KISO_UDS_INVALID_RESPONSE: 'a UDS response does not match its request',
   KISO_ABORTED: 'the run was interrupted',
 } as const;
 

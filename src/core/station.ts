@@ -1,10 +1,9 @@
-import type { Auxiliary } from './auxiliary.js';
+import type { AuxiliaryClass, AuxiliaryHandle, StationView } from './auxiliary.js';
 import type { StationConfig } from './config/load.js';
-import type { Connector } from './connector.js';
+import type { Connector, ConnectorClass } from './connector.js';
 import { KisoError, describeError } from './errors.js';
-import type { Logger } from './logging.js';
-import type { AuxiliaryClass, StationView } from './auxiliary.js';
-import type { ConnectorClass } from './connector.js';
+import { hostingOf, hostSpecOf } from './hosting.js';
+import type { LogLevel, Logger } from './logging.js';
 
 /**
  * The live objects of a station: connectors and auxiliaries built from a
@@ -20,18 +19,30 @@ export class StationRuntime implements StationView {
   private constructor(
     readonly config: StationConfig,
     readonly connectors: Map<string, Connector<any>>,
-    readonly auxiliaries: Map<string, Auxiliary<any>>,
+    readonly auxiliaries: Map<string, AuxiliaryHandle>,
     private readonly log: Logger,
   ) {}
 
   static async build(config: StationConfig, log: Logger): Promise<StationRuntime> {
+    const hosting = new Map([...config.auxiliaries.values()].map((entry) => [entry.name, hostingOf(entry, config.connectors)]));
+    // Connectors of auxiliaries that run in a host process are built there, not here.
+    const hostedConnectors = new Set([...config.auxiliaries.values()].filter((entry) => hosting.get(entry.name) !== 'local').flatMap((entry) => Object.values(entry.connectors)));
     const connectors = new Map<string, Connector<any>>();
     for (const entry of config.connectors.values()) {
+      if (hostedConnectors.has(entry.name)) continue;
       const cls = (await entry.resolved.load()) as ConnectorClass;
       connectors.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ connector: entry.name }), baseDir: config.baseDir }));
     }
-    const auxiliaries = new Map<string, Auxiliary<any>>();
+    const auxiliaries = new Map<string, AuxiliaryHandle>();
     for (const entry of config.auxiliaries.values()) {
+      const where = hosting.get(entry.name)!;
+      if (where !== 'local') {
+        const spec = hostSpecOf(entry, where, config, log.level as LogLevel);
+        const auxLog = log.child({ auxiliary: entry.name });
+        const remote = where === 'proxy' ? new (await import('../auxiliaries/mp-proxy.js')).MpProxyAuxiliary(spec, auxLog) : new (await import('./ipc/remote-auxiliary.js')).RemoteAuxiliary(spec, auxLog);
+        auxiliaries.set(entry.name, remote.asTyped());
+        continue;
+      }
       const cls = (await entry.resolved.load()) as AuxiliaryClass;
       const roles: Record<string, Connector<any>> = {};
       for (const [role, connectorName] of Object.entries(entry.connectors)) roles[role] = connectors.get(connectorName)!;
@@ -45,10 +56,13 @@ export class StationRuntime implements StationView {
   connectorsOf(name: string): Record<string, Connector<any>> | undefined {
     const entry = this.config.auxiliaries.get(name);
     if (!entry) return undefined;
-    return Object.fromEntries(Object.entries(entry.connectors).map(([role, connectorName]) => [role, this.connectors.get(connectorName)!]));
+    return Object.fromEntries(Object.entries(entry.connectors).flatMap(([role, connectorName]) => {
+      const connector = this.connectors.get(connectorName);
+      return connector ? [[role, connector]] : [];
+    }));
   }
 
-  auxiliary(name: string): Auxiliary<any> {
+  auxiliary(name: string): AuxiliaryHandle {
     const aux = this.auxiliaries.get(name);
     if (!aux) {
       throw new KisoError('KISO_AUX_NOT_IN_CASE', `no auxiliary "${name}" in ${this.config.file} (auxiliaries: ${[...this.auxiliaries.keys()].join(', ') || 'none'})`);

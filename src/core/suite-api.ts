@@ -1,5 +1,7 @@
 import type { Logger } from './logging.js';
 import type { Auxiliary } from './auxiliary.js';
+import type { AttachmentContent } from './measure/attachments.js';
+import type { CaseMeasurements, MeasuredValue, MeasurementDeclaration } from './measure/measurements.js';
 
 /**
  * The API test authors write suites with. A suite file default-exports
@@ -53,6 +55,16 @@ export interface SuiteContext {
 
 export interface CaseContext extends SuiteContext {
   readonly case: CaseInfo;
+  /**
+   * The case's declared measurements: `ctx.measurements.set('supply_voltage', 4.98)`,
+   * `.addRow('iv_curve', [t, v, i])`. A value outside its limits does not
+   * throw; the case fails when it ends, after recording the rest.
+   */
+  readonly measurements: Pick<CaseMeasurements, 'set' | 'addRow' | 'get' | 'has'>;
+  /** Records a measurement the case did not declare (declared now, with these units and limits). */
+  measure(name: string, value: MeasuredValue, options?: Omit<MeasurementDeclaration, 'name'>): void;
+  /** Attaches a file to the case's record: bytes, text or `{ path }` (read at once); the MIME type is guessed from the name if not given. */
+  attach(name: string, content: AttachmentContent, mimeType?: string): void;
 }
 
 type Step<C> = (ctx: C) => unknown;
@@ -72,6 +84,11 @@ export interface TestCaseDefinition {
   requirements?: readonly string[];
   /** Skip the case (a string says why). */
   skip?: boolean | string;
+  /**
+   * Measurements the case records, e.g. `{ name: 'supply_voltage', units: 'V', limits: { lower: 4.75, upper: 5.25 } }`.
+   * One never set is UNSET and fails the case; the station's limits file can replace the limits.
+   */
+  measurements?: readonly MeasurementDeclaration[];
   setup?: Step<CaseContext>;
   run: Step<CaseContext>;
   teardown?: Step<CaseContext>;

@@ -18,9 +18,9 @@ export const PYTHON_DIR = fileURLToPath(new URL('./python/', import.meta.url));
 /** Why the peer tests cannot run here, or undefined when they can. */
 export function peersMissing(): string | undefined {
   const socat = spawnSync('socat', ['-V'], { stdio: 'ignore' });
-  if (socat.error || socat.status !== 0) return 'socat is not installed (Debian package socat): serial peer tests skipped';
+  if (socat.error || socat.status !== 0) return 'socat is not installed (Debian package socat)';
   const python = spawnSync(PYTHON, ['-c', 'import serial'], { stdio: 'ignore' });
-  if (python.error || python.status !== 0) return `${PYTHON} cannot import serial (Debian package python3-serial): serial peer tests skipped`;
+  if (python.error || python.status !== 0) return `${PYTHON} cannot import serial (Debian package python3-serial)`;
   return undefined;
 }
 
@@ -171,4 +171,3 @@ export class Cleanups {
   }
 }
 
-export { stopChild };

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/core/logging.js';
 import { Cleanups, collect, peersMissing, PtyPair, PythonPeer, waitUntil } from './peer-helpers.js';
 
 const missing = peersMissing();
-if (missing) console.log(`# serial peer tests skipped: ${missing}`);
+if (missing) console.log(`serial peer tests skipped: ${missing}`);
 const skip = missing ?? false;
 
 const baseline = snapshotHandles();

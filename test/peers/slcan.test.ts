@@ -10,7 +10,7 @@ import type { Message } from '../../src/core/message.js';
 import { Cleanups, collect, peersMissing, PtyPair, PythonPeer, waitUntil, type PeerEvent } from './peer-helpers.js';
 
 const missing = peersMissing();
-if (missing) console.log(`# slcan peer tests skipped: ${missing}`);
+if (missing) console.log(`slcan peer tests skipped: ${missing}`);
 const skip = missing ?? false;
 
 const baseline = snapshotHandles();

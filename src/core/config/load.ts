@@ -24,6 +24,8 @@ export interface AuxiliaryEntry {
   connectors: Record<string, string>;
   config: Record<string, unknown>;
   autoStart: boolean;
+  /** Run in a process of its own, whatever its connectors say. */
+  processing: boolean;
 }
 
 export interface SuiteEntry {
@@ -57,6 +59,7 @@ interface RawEntry {
   config?: Record<string, unknown> | null;
   connectors?: Record<string, string>;
   auto_start?: boolean;
+  processing?: boolean;
 }
 
 interface RawStation {
@@ -134,6 +137,7 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
         ...entry,
         connectors: isMapping(raw.connectors) ? raw.connectors : {},
         autoStart: raw.auto_start ?? true,
+        processing: raw.processing ?? false,
       });
     }
   }

@@ -86,6 +86,7 @@ export async function insertProxies(shared: readonly SharedConnector[], connecto
       connectors: { com: physicalName },
       config: { aux_list: users.map((user) => user.aux) },
       autoStart: true,
+      processing,
     });
     notes.push(`connector "${physicalName}" is used by ${users.map((user) => `"${user.aux}"`).join(' and ')}: kiso inserted ${proxyType} "${proxyName}" so that each of them receives every frame`);
   }

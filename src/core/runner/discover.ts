@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { SuiteEntry } from '../config/load.js';
 import { KisoError, describeError } from '../errors.js';
+import { checkDeclarations } from '../measure/measurements.js';
 import { isDefinedSuite, type DefinedSuite } from '../suite-api.js';
 import { importFile } from '../user-module.js';
 
@@ -71,6 +72,7 @@ export async function loadSuiteFile(file: string): Promise<DefinedSuite> {
     suite.cases.forEach((testCase, index) => {
       if (typeof testCase?.name !== 'string' || testCase.name === '') problems.push(`cases[${index}] has no name`);
       if (typeof testCase?.run !== 'function') problems.push(`cases[${index}] (${testCase?.name ?? '?'}) has no run function`);
+      problems.push(...checkDeclarations(testCase?.measurements).map((problem) => `cases[${index}] (${testCase?.name ?? '?'}): ${problem}`));
     });
     const ids = new Map<number, string>();
     suite.cases.forEach((testCase, index) => {

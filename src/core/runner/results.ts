@@ -1,3 +1,6 @@
+import type { Attachment } from '../measure/attachments.js';
+import type { MeasurementResult } from '../measure/measurements.js';
+
 /** What a run produces; every reporter reads these shapes. */
 export type Outcome = 'passed' | 'failed' | 'error' | 'skipped';
 export type RunOutcome = 'passed' | 'failed' | 'error' | 'aborted';
@@ -30,6 +33,25 @@ export interface CaseResult {
   requirements: string[];
   /** Log lines written while the case ran (console-formatted). */
   output: string[];
+  /** The case's measurements, judged (last attempt). */
+  measurements?: MeasurementResult[];
+  /** Files the case attached (last attempt). */
+  attachments?: Attachment[];
+  /** The same log lines as `output`, structured, for the run record. */
+  logs?: CaseLogEntry[];
+}
+
+/** One log line of a case, as the run record keeps it. */
+export interface CaseLogEntry {
+  /** pino's level number (30 = info). */
+  level: number;
+  /** Epoch milliseconds. */
+  time: number;
+  message: string;
+  /** Logger name or the suite/case it was bound to. */
+  logger?: string;
+  /** `file:line` of the suite code that logged it. */
+  caller?: string;
 }
 
 export interface SuiteResult {

@@ -1,22 +1,41 @@
 import path from 'node:path';
-import type { Auxiliary } from '../auxiliary.js';
+import type { AuxiliaryHandle } from '../auxiliary.js';
 import { KisoError, describeError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { ReporterMux } from '../reporters/reporter.js';
+import { CaseEvidence } from '../measure/case-evidence.js';
+import { resolveDeclarations, unknownLimitCases, type LimitsTable } from '../measure/limits-file.js';
+import { measurementVerdict, type ResolvedDeclaration } from '../measure/measurements.js';
+import { withCallerSite } from './caller-site.js';
 import type { CaseContext, CaseInfo, DefinedSuite, StepTimeouts, SuiteContext, SuiteInfo, TestCaseDefinition } from '../suite-api.js';
-import { countOutcomes, type CaseError, type CaseResult, type Outcome, type RunOutcome, type RunResult, type Step, type SuiteResult } from './results.js';
+import { countOutcomes, type CaseError, type CaseLogEntry, type CaseResult, type Outcome, type RunOutcome, type RunResult, type Step, type SuiteResult } from './results.js';
 
 /** What the runner needs of a station: the local StationRuntime or a worker's stand-in. */
 export interface AuxiliaryProvider {
-  auxiliary(name: string): Auxiliary<any>;
+  auxiliary(name: string): AuxiliaryHandle;
   start(names: Iterable<string>): Promise<void>;
 }
 
 /** Collects the log lines of the running case for its JUnit system-out. */
 export class OutputCapture {
   current: string[] | undefined;
+  /** The running case's lines, structured, for the run record. */
+  logs: CaseLogEntry[] | undefined;
   push(line: string): void {
     this.current?.push(line);
+  }
+  /** One raw pino line: formatted into `current`, structured into `logs`. */
+  pushJson(raw: string, format: (raw: string) => string): void {
+    if (!this.current) return;
+    this.current.push(format(raw));
+    if (!this.logs) return;
+    try {
+      const entry = JSON.parse(raw) as { level?: number; time?: number; msg?: unknown; name?: string; suite?: string; case?: string; caller?: string };
+      const logger = entry.name ?? (entry.case ? `${entry.suite} › ${entry.case}` : entry.suite);
+      this.logs.push({ level: entry.level ?? 30, time: entry.time ?? Date.now(), message: String(entry.msg ?? ''), logger, caller: entry.caller });
+    } catch {
+      this.logs.push({ level: 30, time: Date.now(), message: raw.trimEnd() });
+    }
   }
 }
 
@@ -59,6 +78,8 @@ export interface RunnerOptions {
   strayErrors?: StrayErrors;
   /** Aborts the run (Ctrl-C): the running step ends as ERROR, the rest is skipped, reports still written. */
   signal?: AbortSignal;
+  /** The station's limits file: replaces the limits the suites declare. */
+  limits?: LimitsTable;
 }
 
 type Tags = Record<string, string[]>;
@@ -146,6 +167,8 @@ export class SuiteRunner {
     const startedAt = Date.now();
     const caseCount = suites.reduce((sum, suite) => sum + (suite.definition?.cases.length ?? 1), 0);
     await this.reporter.onRunStart({ configFile: this.options.configFile, suiteCount: suites.length, caseCount, startedAt });
+    const loadedSuites = suites.filter((s) => s.definition).map((s) => ({ name: this.suiteName(s), caseNames: s.definition!.cases.map((c) => c.name) }));
+    for (const warning of unknownLimitCases(this.options.limits, loadedSuites)) this.options.log.warn(warning);
     const results: SuiteResult[] = [];
     for (const suite of suites) results.push(await this.runSuite(suite));
     const all = results.flatMap((suite) => suite.cases);
@@ -158,7 +181,7 @@ export class SuiteRunner {
 
   private async runSuite(loaded: LoadedSuite): Promise<SuiteResult> {
     const definition = loaded.definition;
-    const info: SuiteInfo = { id: loaded.suiteId, name: definition?.name ?? path.basename(loaded.file).replace(/\.[cm]?[jt]sx?$/, ''), file: loaded.file };
+    const info: SuiteInfo = { id: loaded.suiteId, name: this.suiteName(loaded), file: loaded.file };
     const startedAt = Date.now();
     await this.reporter.onSuiteStart({ id: info.id, name: info.name, file: info.file, caseCount: definition?.cases.length ?? 1 });
     const cases: CaseResult[] = [];
@@ -218,6 +241,10 @@ export class SuiteRunner {
     return finish();
   }
 
+  private suiteName(loaded: LoadedSuite): string {
+    return loaded.definition?.name ?? path.basename(loaded.file).replace(/\.[cm]?[jt]sx?$/, '');
+  }
+
   private plan(suite: SuiteInfo, definition: DefinedSuite, testCase: TestCaseDefinition, index: number): CasePlan {
     const tags = normalizeTags(definition.tags, testCase.tags);
     const info: CaseInfo = { id: testCase.id ?? index + 1, name: testCase.name, attempt: 1, tags, requirements: [...(testCase.requirements ?? [])] };
@@ -236,27 +263,36 @@ export class SuiteRunner {
       retries: testCase.retries ?? definition.retries ?? 0,
       auxiliaries: [...(testCase.auxiliaries ?? [])],
       suite,
+      measurements: resolveDeclarations(this.options.limits, suite.name, testCase.name, testCase.measurements),
     };
   }
 
   private async runCase(suite: SuiteInfo, plan: CasePlan, state: Record<string, unknown>): Promise<CaseResult> {
     const output: string[] = [];
+    const logs: CaseLogEntry[] = [];
     const startedAt = Date.now();
     let outcome: Outcome = 'passed';
     let failure: CaseError | undefined;
+    let evidence: Pick<CaseResult, 'measurements' | 'attachments'> = {};
     let attempt = 0;
-    if (this.options.capture) this.options.capture.current = output;
+    if (this.options.capture) {
+      this.options.capture.current = output;
+      this.options.capture.logs = logs;
+    }
     try {
       for (;;) {
         attempt++;
         const caseInfo = attempt === 1 ? plan.info : { ...plan.info, attempt };
         await this.reporter.onCaseStart({ suiteId: suite.id, suiteName: suite.name, caseId: caseInfo.id, name: caseInfo.name, attempt });
-        ({ outcome, failure } = await this.attempt(suite, plan, caseInfo, state));
+        ({ outcome, failure, ...evidence } = await this.attempt(suite, plan, caseInfo, state));
         if (outcome === 'passed' || attempt > plan.retries || this.options.signal?.aborted) break;
         this.options.log.info({ case: plan.info.name, attempt }, `case "${plan.info.name}" ${outcome}; retrying (${attempt}/${plan.retries})`);
       }
     } finally {
-      if (this.options.capture) this.options.capture.current = undefined;
+      if (this.options.capture) {
+        this.options.capture.current = undefined;
+        this.options.capture.logs = undefined;
+      }
     }
     return {
       suiteId: suite.id,
@@ -272,13 +308,17 @@ export class SuiteRunner {
       tags: plan.info.tags as Tags,
       requirements: [...plan.info.requirements],
       output,
+      ...evidence,
+      logs,
     };
   }
 
-  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError }> {
+  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments'>> {
     const controller = new AbortController();
-    const ctx = this.makeContext(suite, state, controller.signal, caseInfo) as CaseContext;
+    const evidence = new CaseEvidence(plan.measurements);
+    const ctx = this.makeContext(suite, state, controller.signal, caseInfo, evidence) as CaseContext;
     const label = `case "${caseInfo.name}"`;
+    this.options.strayErrors?.take(); // what escaped before this case is logged already, and not this case's doing
     let outcome: Outcome = 'passed';
     let failure: CaseError | undefined;
     const record = (error: unknown, step: Step): void => {
@@ -302,7 +342,7 @@ export class SuiteRunner {
     try {
       // Teardown runs whatever happened before, with a fresh signal: a timed-out run must still clean up.
       const teardownController = new AbortController();
-      const teardownCtx = this.makeContext(suite, state, teardownController.signal, caseInfo) as CaseContext;
+      const teardownCtx = this.makeContext(suite, state, teardownController.signal, caseInfo, evidence) as CaseContext;
       await runStep(plan.testCase.teardown, teardownCtx, plan.timeouts.teardown, teardownController, `teardown of ${label}`);
     } catch (error) {
       record(error, 'teardown');
@@ -316,10 +356,17 @@ export class SuiteRunner {
       if (stray instanceof Error && stray.stack) error.stack = stray.stack;
       record(error, 'run');
     }
-    return { outcome, failure };
+    // Measurements are judged once the case is done: a failed one never stopped the others from being recorded.
+    const { measurements, attachments } = evidence.results();
+    const verdict = measurementVerdict(measurements ?? []);
+    if (verdict && outcome === 'passed') {
+      outcome = verdict.outcome;
+      failure = { message: verdict.message, type: 'MeasurementFailure', step: 'run' };
+    }
+    return { outcome, failure, measurements, attachments };
   }
 
-  private makeContext(suite: SuiteInfo, state: Record<string, unknown>, signal: AbortSignal, caseInfo?: CaseInfo): SuiteContext | CaseContext {
+  private makeContext(suite: SuiteInfo, state: Record<string, unknown>, signal: AbortSignal, caseInfo?: CaseInfo, evidence?: CaseEvidence): SuiteContext | CaseContext {
     const station = this.station;
     const baseLog = this.options.log;
     let log: Logger | undefined;
@@ -330,9 +377,14 @@ export class SuiteRunner {
       signal,
       aux: <T>(name: string) => station.auxiliary(name) as unknown as T,
       get log() {
-        log ??= baseLog.child(caseInfo ? { suite: suite.name, case: caseInfo.name } : { suite: suite.name });
+        log ??= withCallerSite(baseLog.child(caseInfo ? { suite: suite.name, case: caseInfo.name } : { suite: suite.name }));
         return log;
       },
+      get measurements() {
+        return evidence?.measurements;
+      },
+      measure: evidence?.measure.bind(evidence),
+      attach: evidence?.attach.bind(evidence),
     } as CaseContext;
   }
 
@@ -352,6 +404,7 @@ export class SuiteRunner {
       tags: (plan?.info.tags as Tags) ?? {},
       requirements: [...(plan?.info.requirements ?? [])],
       output: [],
+      measurements: plan ? CaseEvidence.notRun(plan.measurements) : undefined,
     };
   }
 
@@ -373,4 +426,6 @@ interface CasePlan {
   retries: number;
   auxiliaries: string[];
   suite: SuiteInfo;
+  /** The case's measurements with the limits file applied. */
+  measurements: ResolvedDeclaration[];
 }

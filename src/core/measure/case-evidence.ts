@@ -1,0 +1,39 @@
+import { CaseAttachments, type Attachment, type AttachmentContent } from './attachments.js';
+import { CaseMeasurements, type MeasuredValue, type MeasurementDeclaration, type MeasurementResult, type ResolvedDeclaration } from './measurements.js';
+
+/**
+ * What one attempt of a case records besides its outcome: measurements and
+ * attachments. Built lazily, so a case that records nothing costs nothing.
+ */
+export class CaseEvidence {
+  private measurementSet: CaseMeasurements | undefined;
+  private attachmentSet: CaseAttachments | undefined;
+
+  constructor(declarations: readonly ResolvedDeclaration[]) {
+    if (declarations.length) this.measurementSet = new CaseMeasurements(declarations);
+  }
+
+  get measurements(): CaseMeasurements {
+    return (this.measurementSet ??= new CaseMeasurements());
+  }
+
+  /** `ctx.measure`: declares the name if the case did not, then sets it. */
+  measure(name: string, value: MeasuredValue, options: Omit<MeasurementDeclaration, 'name'> = {}): void {
+    const set = this.measurements;
+    if (!set.isDeclared(name) || Object.keys(options).length) set.declare({ ...options, name, limitsSource: 'code' });
+    set.set(name, value);
+  }
+
+  attach(name: string, content: AttachmentContent, mimeType?: string): void {
+    (this.attachmentSet ??= new CaseAttachments()).attach(name, content, mimeType);
+  }
+
+  results(): { measurements?: MeasurementResult[]; attachments?: Attachment[] } {
+    return { measurements: this.measurementSet?.results(), attachments: this.attachmentSet?.list };
+  }
+
+  /** The declared measurements of a case that did not run. */
+  static notRun(declarations: readonly ResolvedDeclaration[]): MeasurementResult[] | undefined {
+    return declarations.length ? new CaseMeasurements(declarations).results(true) : undefined;
+  }
+}

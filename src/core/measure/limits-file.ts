@@ -1,0 +1,96 @@
+import type { ConfigIssue } from '../config/issues.js';
+import { validateWith } from '../config/schema.js';
+import { loadYaml, type KeyPath, type SourceMap } from '../config/yaml-source.js';
+import { readSchema } from '../package-root.js';
+import type { Limits } from './limits.js';
+import type { MeasurementDeclaration, ResolvedDeclaration } from './measurements.js';
+
+/** Limits by suite name → case name → measurement name, from the station YAML's `limits:`. */
+export type LimitsTable = Record<string, Record<string, Record<string, Limits>>>;
+
+let limitsSchema: object | undefined;
+
+/**
+ * Reads `limits:` — a path to a YAML file (relative to the file it is written
+ * in) or an inline mapping — and checks it. Problems go to `issues` with the
+ * file:line:col they are at, the limits file's own when it is a file.
+ */
+export function loadLimits(raw: unknown, at: KeyPath, sources: SourceMap, resolvePath: (at: KeyPath, value: string) => string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], files: string[]): LimitsTable {
+  if (raw === undefined || raw === null) return {};
+  let data: unknown = raw;
+  let dataSources = sources;
+  let base: KeyPath = at;
+  if (typeof raw === 'string') {
+    const file = resolvePath(at, raw);
+    const loaded = loadYaml(file, env);
+    if (loaded.issues.length) {
+      // "cannot read" has no position in the limits file: point at the `limits:` line instead.
+      issues.push(...loaded.issues.map((issue) => (issue.position ? issue : { ...issue, position: sources.locate(at), path: at, message: `limits file: ${issue.message}` })));
+      return {};
+    }
+    files.push(...loaded.files);
+    data = loaded.data ?? {};
+    dataSources = loaded.sources;
+    base = [];
+  } else if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return {}; // the station schema already said what `limits` must be
+  }
+  const report = (where: KeyPath, message: string, atKey = false): void => {
+    issues.push({ position: dataSources.locate(where, atKey), path: typeof raw === 'string' ? [...at, ...where] : where, message: typeof raw === 'string' ? `${message} [limits file]` : message });
+  };
+  limitsSchema ??= readSchema('limits.schema.json');
+  const problems = validateWith(limitsSchema, data, base);
+  for (const problem of problems) report(problem.path, problem.message, problem.atKey);
+  if (problems.length) return {};
+  const table = data as LimitsTable;
+  for (const [suite, cases] of Object.entries(table)) {
+    for (const [caseName, measurements] of Object.entries(cases)) {
+      for (const [name, limits] of Object.entries(measurements)) {
+        const where = [...base, suite, caseName, name];
+        if (limits.lower !== undefined && limits.upper !== undefined && limits.lower > limits.upper) {
+          report([...where, 'lower'], `lower limit ${limits.lower} is above upper limit ${limits.upper}`);
+        }
+        if (limits.within && limits.within.percent === undefined && limits.within.absolute === undefined) {
+          report([...where, 'within'], 'within needs percent or absolute, e.g. { nominal: 5, percent: 2 }');
+        }
+        if (limits.regex !== undefined) {
+          try {
+            new RegExp(limits.regex);
+          } catch (error) {
+            report([...where, 'regex'], `not a valid regular expression: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+  return table;
+}
+
+/**
+ * A case's declarations with the limits file applied: the file's limits
+ * replace the code's, and a measurement the file names but the code does not
+ * declare is declared too — the procedure expects it, so never setting it
+ * fails the case.
+ */
+export function resolveDeclarations(table: LimitsTable | undefined, suiteName: string, caseName: string, declared: readonly MeasurementDeclaration[] = []): ResolvedDeclaration[] {
+  const overrides = table?.[suiteName]?.[caseName] ?? {};
+  const resolved: ResolvedDeclaration[] = declared.map((declaration) => {
+    const fromFile = overrides[declaration.name];
+    return fromFile ? { ...declaration, limits: fromFile, limitsSource: 'limits file' } : { ...declaration, limitsSource: 'code' };
+  });
+  for (const [name, limits] of Object.entries(overrides)) {
+    if (!declared.some((declaration) => declaration.name === name)) resolved.push({ name, limits, limitsSource: 'limits file' });
+  }
+  return resolved;
+}
+
+/** Limits-file entries that name a case the loaded suite does not have: likely a typo, worth a warning. */
+export function unknownLimitCases(table: LimitsTable | undefined, suites: ReadonlyArray<{ name: string; caseNames: readonly string[] }>): string[] {
+  const out: string[] = [];
+  for (const suite of suites) {
+    for (const caseName of Object.keys(table?.[suite.name] ?? {})) {
+      if (!suite.caseNames.includes(caseName)) out.push(`limits for "${suite.name}" › "${caseName}" match no case of that suite (its cases: ${suite.caseNames.map((n) => `"${n}"`).join(', ')})`);
+    }
+  }
+  return out;
+}
