@@ -211,7 +211,7 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
     const type = ipv6 ? 'udp6' : 'udp4';
 
     const rx = createSocket({ type, reuseAddr: true });
-    const tx = createSocket({ type });
+    let tx = createSocket({ type });
     const release = async () => {
       await closeUdp(rx);
       await closeUdp(tx);
@@ -231,7 +231,17 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
       }
       step = `open its sending socket${onInterface}`;
       // Bound to the interface address so our own frames come back from a known address.
-      await bound(tx, 0, iface && !ipv6 ? iface : undefined);
+      const txAddress = iface && !ipv6 ? iface : undefined;
+      await bound(tx, 0, txAddress);
+      if (tx.address().port === this.port) {
+        // The bus port is in the ephemeral range and our receiving socket holds it only on the
+        // group address, so the kernel may pick it: python-can could then not bind it. Pick again
+        // while holding it, so the new port differs.
+        const spare = tx;
+        tx = createSocket({ type });
+        await bound(tx, 0, txAddress);
+        await closeUdp(spare);
+      }
       if (iface) tx.setMulticastInterface(iface);
       tx.setMulticastTTL(HOP_LIMIT);
       tx.setMulticastLoopback(true);
@@ -241,9 +251,9 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
       throw new KisoError('KISO_CONNECTOR_OPEN', `virtual CAN connector "${this.name}" cannot ${step} for ${this.where}: ${socketErrorText(error)}${hint}`, { cause: error });
     }
 
-    const txAddress = tx.address();
-    this.ownPort = txAddress.port;
-    this.localAddresses = new Set([txAddress.address, ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address))]);
+    const sendingFrom = tx.address();
+    this.ownPort = sendingFrom.port;
+    this.localAddresses = new Set([sendingFrom.address, ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address))]);
     rx.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
     rx.on('error', (error) => this.onSocketError(error));
     tx.on('error', (error) => this.onSocketError(error));

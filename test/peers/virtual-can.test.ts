@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { createSocket, type Socket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, afterEach, describe, it, type TestContext } from 'node:test';
 import { encode } from '@msgpack/msgpack';
 import { DEFAULT_GROUP_IPV6, VirtualCanConnector, encodeFrame, type VirtualCanConnectorConfig } from '../../src/connectors/virtual-can.js';
 import { canFrame, type CanFrame, type CanFrameInit } from '../../src/core/can.js';
@@ -33,13 +33,21 @@ function pythonCanMissing(): string | undefined {
 const skipReason = pythonCanMissing();
 if (skipReason) console.log(`SKIPPED: virtual CAN tests against python-can: ${skipReason}`);
 
-let nextPort = 43113 + 1 + Math.floor(Math.random() * 10_000);
+/**
+ * A port per test, from 43113 + 17,887 upwards: 61000-65000 is above Linux's
+ * ephemeral range (32768-60999), so no socket the kernel binds automatically
+ * (kiso's sending sockets included) can hold a test's port when python-can
+ * binds it; the random start keeps parallel test files apart.
+ */
+let nextPort = 61_000 + Math.floor(Math.random() * 4_000);
 const freshPort = (): number => nextPort++;
 
+/** Everything a test opened, closed when the test ends (even when it fails). */
 const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+async function cleanUp(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+}
+after(cleanUp);
 
 /** Re-checks `check` whenever `subscribe` signals, until it holds (or the guard fires). */
 function until(subscribe: (wake: () => void) => () => void, check: () => boolean, what: string, timeoutMs = GUARD_MS): Promise<void> {
@@ -229,6 +237,8 @@ function peerIt(name: string, fn: (t: TestContext) => Promise<void>): void {
 }
 
 describe('virtual CAN (udp_multicast) against python-can', () => {
+  afterEach(cleanUp);
+
   peerIt('writes the very bytes python-can packs for the same frame', async () => {
     const peer = await PythonPeer.start(freshPort(), { listen: false });
     for (const init of SAMPLE_FRAMES) {

@@ -84,7 +84,7 @@ export class DbcError extends KisoError {
     readonly column: number | undefined,
     readonly reason: string,
   ) {
-    super('KISO_DBC_INVALID', `${file}:${line}${column !== undefined ? `:${column}` : ''}: ${reason}`);
+    super('KISO_DBC_INVALID', `${file}${line > 0 ? `:${line}` : ''}${line > 0 && column !== undefined ? `:${column}` : ''}: ${reason}`);
     this.name = 'DbcError';
   }
 }

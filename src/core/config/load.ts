@@ -6,6 +6,8 @@ import { resolveType, suggest, type ResolvedType, type TypeKind } from '../regis
 import { ConfigError, type ConfigIssue } from './issues.js';
 import { checkProxies, insertProxies, isProxyAuxiliaryEntry, isProxyConnectorEntry, type SharedConnector } from './proxies.js';
 import { validateWith } from './schema.js';
+import { readStationMeta, type StationMeta } from './station-meta.js';
+import { loadLimits, type LimitsTable } from '../measure/limits-file.js';
 import { loadYaml, type KeyPath, type SourceMap } from './yaml-source.js';
 
 /** A connector as the station declares it, its type resolved and its config checked. */
@@ -48,6 +50,10 @@ export interface StationConfig {
   files: string[];
   /** What kiso changed on its own (inserted proxies), to log at info level. */
   notes: string[];
+  /** `station:`: names and numbers for the run record. */
+  station: StationMeta;
+  /** `limits:`: measurement limits that replace the suites' own. */
+  limits: LimitsTable;
 }
 
 export interface LoadOptions {
@@ -66,6 +72,8 @@ interface RawStation {
   auxiliaries?: Record<string, RawEntry>;
   connectors?: Record<string, RawEntry>;
   test_suite_list?: Array<{ suite_dir: string; test_filter_pattern: string; test_suite_id?: number }>;
+  station?: unknown;
+  limits?: unknown;
 }
 
 let stationSchema: object | undefined;
@@ -149,9 +157,11 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     if (issues.length === 0) notes = await insertProxies(shared, connectors, auxiliaries, baseDir);
   }
   const suites = checkSuites(data, report);
+  const station = readStationMeta(data.station, resolvePath, report);
+  const limits = loadLimits(data.limits, ['limits'], sources, resolvePath, options.env ?? process.env, issues, loaded.files);
 
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes };
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes, station, limits };
 }
 
 function isMapping(value: unknown): value is Record<string, any> {
