@@ -8,6 +8,7 @@ import { print, type BenchResult } from './harness.js';
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }>> = {
   startup: () => import('./startup.js'),
   runner: () => import('./runner-overhead.js'),
+  proxy: () => import('./proxy.js'),
 };
 
 const wanted = process.argv.slice(2);

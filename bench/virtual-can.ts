@@ -19,7 +19,8 @@ import { packageRoot } from '../src/core/package-root.js';
  * - kiso_to_python_can: a VirtualCanConnector to python-can's udp_multicast bus.
  * The sender is not paced: frames a receiver cannot keep up with are dropped
  * by the kernel and reported as `lost`. frames/s is counted at the receiver,
- * from its first to its last frame.
+ * from its first to its last frame; with no loss it is bounded by the sender
+ * (`sent_per_s`), not the receiver.
  */
 
 const GROUP = '239.74.163.2';
@@ -109,6 +110,9 @@ async function blast(send: (seq: number) => Promise<void>): Promise<number> {
   }
   return seq;
 }
+
+/** The figures beside frames/s: what was sent (and how fast), received and lost. */
+const counts = (sent: number, report: Report) => ({ sent, sent_per_s: Math.round(sent / SEND_SECONDS), received: report.received, lost: sent - report.received });
 
 const seqData = (seq: number): Uint8Array => Uint8Array.of(seq >>> 24, (seq >>> 16) & 0xff, (seq >>> 8) & 0xff, seq & 0xff, 0xca, 0xfe, 0xba, 0xbe);
 const frameFor = (seq: number) => canFrame({ id: 0x123, data: seqData(seq) });
@@ -202,11 +206,11 @@ export async function run(): Promise<BenchResult[]> {
   const raw = await measureRaw(port, datagram);
   const baseline = rate(raw.report);
   const results = [
-    result('virtual_can.raw_udp.datagrams_per_s', baseline, 'datagrams/s', null, { sent: raw.sent, received: raw.report.received, lost: raw.sent - raw.report.received, datagram_bytes: datagram.length }),
+    result('virtual_can.raw_udp.datagrams_per_s', baseline, 'datagrams/s', null, { ...counts(raw.sent, raw.report), datagram_bytes: datagram.length }),
   ];
 
   const kk = await measureKisoToKiso(port + 1);
-  results.push(result('virtual_can.kiso_to_kiso.frames_per_s', rate(kk.report), 'frames/s', baseline, { sent: kk.sent, received: kk.report.received, lost: kk.sent - kk.report.received, reordered: kk.report.reordered ?? 0 }));
+  results.push(result('virtual_can.kiso_to_kiso.frames_per_s', rate(kk.report), 'frames/s', baseline, { ...counts(kk.sent, kk.report), reordered: kk.report.reordered ?? 0 }));
 
   const script = path.join(packageRoot(), 'test', 'peers', 'python', 'can_peer.py');
   const missing = pythonCanMissing(script);
@@ -214,7 +218,7 @@ export async function run(): Promise<BenchResult[]> {
     process.stderr.write(`virtual_can.kiso_to_python_can skipped: ${missing}\n`);
   } else {
     const kp = await measureKisoToPython(port + 2, script);
-    results.push(result('virtual_can.kiso_to_python_can.frames_per_s', rate(kp.report), 'frames/s', baseline, { sent: kp.sent, received: kp.report.received, lost: kp.sent - kp.report.received }));
+    results.push(result('virtual_can.kiso_to_python_can.frames_per_s', rate(kp.report), 'frames/s', baseline, counts(kp.sent, kp.report)));
   }
   return results;
 }

@@ -181,6 +181,12 @@ function bound(socket: Socket, port: number, address: string | undefined): Promi
  * a socket receives every group joined on the host (IP_MULTICAST_ALL). On a
  * machine with no route for the group python-can fails to open (ENODEV) until
  * `ip route add 224.0.0.0/4 dev lo`; kiso needs no route.
+ *
+ * `is_fd` only says how plain bytes are sent (kiso's CAN convention, default
+ * false, where pykiso's CCVirtualCan defaults to true); received FD frames are
+ * always delivered, with their fd flag. A datagram python-can could not read
+ * (not msgpack, not a frame, an invalid frame, over 4096 bytes) is counted as
+ * malformed and dropped, where python-can's recv() raises.
  */
 export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig> {
   private rx: Socket | undefined;
@@ -218,9 +224,9 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
     };
     let step = `bind port ${this.port}`;
     try {
-      // Bound to the group itself (not the wildcard, as python-can does) so a
-      // bus on another group with the same port does not leak in; Windows
-      // cannot bind a multicast address.
+      // Bound to the group itself (python-can binds the wildcard) so a bus on
+      // another group with the same port does not leak in; Windows cannot
+      // bind a multicast address.
       await bound(rx, this.port, process.platform === 'win32' ? undefined : group);
       step = `join the group${onInterface}`;
       rx.addMembership(group, iface);
@@ -239,8 +245,11 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
         // while holding it, so the new port differs.
         const spare = tx;
         tx = createSocket({ type });
-        await bound(tx, 0, txAddress);
-        await closeUdp(spare);
+        try {
+          await bound(tx, 0, txAddress);
+        } finally {
+          await closeUdp(spare);
+        }
       }
       if (iface) tx.setMulticastInterface(iface);
       tx.setMulticastTTL(HOP_LIMIT);

@@ -254,19 +254,19 @@ export function encodeSignals(message: DbcMessage, values: Readonly<Record<strin
   const raws = new Map<string, RawValue>();
   for (const [name, input] of Object.entries(values)) raws.set(name, toRaw(message.signalsByName.get(name)!, input, options));
 
-  // Switches not given take the value the given multiplexed signals need.
-  for (const signal of message.decodeOrder) {
+  // A switch not given takes a value every given signal it selects accepts
+  // (deepest switches first, so a nested selection propagates upwards).
+  for (let i = message.decodeOrder.length - 1; i >= 0; i--) {
+    const signal = message.decodeOrder[i]!;
     if (!signal.isMultiplexer || raws.has(signal.name)) continue;
-    const wanted = new Set<number>();
-    for (const other of message.signals) {
-      if (other.multiplexerName === signal.name && raws.has(other.name) && other.multiplexRanges?.length === 1 && other.multiplexRanges[0]![0] === other.multiplexRanges[0]![1]) {
-        wanted.add(other.multiplexRanges[0]![0]);
-      }
+    const dependents = message.signals.filter((other) => other.multiplexerName === signal.name && raws.has(other.name));
+    if (dependents.length === 0) continue;
+    const candidates = [Number(signal.initialRaw), ...dependents.flatMap((other) => (other.multiplexRanges ?? []).map(([low]) => low)).sort((a, b) => a - b)];
+    const value = candidates.find((candidate) => dependents.every((other) => inRanges(candidate, other.multiplexRanges)));
+    if (value === undefined) {
+      throw new KisoError('KISO_DBC_SIGNAL', `${message.name}: the given signals need different values of the multiplexer ${signal.name} (${dependents.map((other) => `${other.name}: ${describeRanges(other.multiplexRanges)}`).join('; ')}); one frame carries one group`);
     }
-    if (wanted.size > 1) {
-      throw new KisoError('KISO_DBC_SIGNAL', `${message.name}: the given signals need different values of the multiplexer ${signal.name} (${[...wanted].join(', ')}); one frame carries one group`);
-    }
-    if (wanted.size === 1) raws.set(signal.name, [...wanted][0]!);
+    raws.set(signal.name, value);
   }
 
   const data = new Uint8Array(message.length);

@@ -1,6 +1,7 @@
 import { canFrame, fdPaddedLength, type CanFrame } from '../../core/can.js';
 import { KisoError } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
+import { suggest } from '../../core/registry.js';
 import { decodeSignals, encodeSignals, type DecodedMessage, type EncodeOptions, type SignalInput } from './codec.js';
 import { loadDbc, parseDbc } from './parse.js';
 import type { DbcDatabase, DbcMessage, DbcSignal } from './types.js';
@@ -108,6 +109,6 @@ export function frameOf(message: DbcMessage, data: Uint8Array): CanFrame {
 
 function closeNames(name: string, candidates: readonly string[]): string {
   const lower = name.toLowerCase();
-  const close = candidates.filter((candidate) => candidate.toLowerCase().includes(lower) || lower.includes(candidate.toLowerCase()) || candidate.toLowerCase() === lower).slice(0, 3);
+  const close = [...new Set([...suggest(name, candidates), ...candidates.filter((candidate) => candidate.toLowerCase().includes(lower))])].slice(0, 3);
   return close.length ? ` (did you mean ${close.map((c) => `"${c}"`).join(' or ')}?)` : '';
 }

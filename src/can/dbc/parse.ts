@@ -114,6 +114,7 @@ interface AttributeDefinition {
   valueType: string;
   enumValues: string[];
   default?: string | number;
+  defaultLine?: number;
 }
 
 interface PendingSignal {
@@ -472,7 +473,10 @@ class Parser {
     const value = this.attributeValueToken('the default value');
     this.expectPunct(';', 'at the end of BA_DEF_DEF_');
     const definition = this.attributeDefinitions.get(name);
-    if (definition) definition.default = value;
+    if (definition) {
+      definition.default = value;
+      definition.defaultLine = keyword.line;
+    }
     else this.warnings.push(`${this.file}:${keyword.line}: default for attribute "${name}", which no BA_DEF_ defines`);
   }
 
@@ -509,15 +513,6 @@ class Parser {
     }
     const rawId = this.integer('the message id');
     const signal = this.ident('the signal name').text;
-    if (this.peek()?.kind === 'ident') {
-      // VAL_ <id> <signal> <table name>; points at a VAL_TABLE_.
-      const tableToken = this.next('the value table');
-      const table = this.valueTables.get(tableToken.text);
-      if (!table) throw this.error(tableToken, `no VAL_TABLE_ named ${tableToken.text}`);
-      this.expectPunct(';', 'at the end of VAL_');
-      this.valueDescriptions.push({ rawId, signal, table, line: keyword.line });
-      return;
-    }
     this.valueDescriptions.push({ rawId, signal, table: this.valueList(keyword), line: keyword.line });
   }
 
@@ -563,7 +558,12 @@ class Parser {
 
   private attributeNumber(name: string, value: string | number, line: number): number | undefined {
     const definition = this.attributeDefinitions.get(name);
-    if (definition?.valueType === 'ENUM' && typeof value === 'number') return value;
+    if (definition?.valueType === 'ENUM') {
+      // Enum attribute values are indexes; defaults are usually written as the label.
+      if (typeof value === 'number') return value;
+      const index = definition.enumValues.indexOf(value);
+      if (index >= 0) return index;
+    }
     const number = typeof value === 'number' ? value : Number(value);
     if (!Number.isFinite(number)) {
       this.warnings.push(`${this.file}:${line}: attribute ${name} should be a number, got "${value}"`);
@@ -596,8 +596,8 @@ class Parser {
     }
 
     const messageDefault = (name: string): number | undefined => {
-      const value = this.attributeDefinitions.get(name)?.default;
-      return value === undefined ? undefined : this.attributeNumber(name, value, 0);
+      const definition = this.attributeDefinitions.get(name);
+      return definition?.default === undefined ? undefined : this.attributeNumber(name, definition.default, definition.defaultLine ?? 0);
     };
     const cycleDefault = messageDefault('GenMsgCycleTime');
     const frameFormatDefault = messageDefault('VFrameFormat');

@@ -15,7 +15,7 @@ import { resolveType } from '../registry.js';
 import type { ProxyAuxiliary } from '../../auxiliaries/proxy.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { unpackMessages } from './frame-pack.js';
-import { serializeError, type HostEvent, type HostRequest, type HostSpec } from './protocol.js';
+import { serializeError, type HostedState, type HostEvent, type HostRequest, type HostSpec } from './protocol.js';
 
 function emit(event: HostEvent): void {
   try {
@@ -38,10 +38,14 @@ const ipcLogStream = new Writable({
 let aux: Auxiliary<any> | undefined;
 let connectors: Connector<any>[] = [];
 
-function sendState(): void {
-  if (!aux) return;
+function hostedState(): HostedState {
+  if (!aux) return { state: 'idle', locked: false };
   const fault = aux.fault;
-  emit({ type: 'state', state: aux.state, locked: aux.isLocked, ...(fault ? { fault: serializeError(fault) } : {}) });
+  return { state: aux.state, locked: aux.isLocked, ...(fault ? { fault: serializeError(fault) } : {}) };
+}
+
+function sendState(): void {
+  emit({ type: 'state', ...hostedState() });
 }
 
 async function build(spec: HostSpec): Promise<void> {
@@ -87,6 +91,7 @@ function forwardFrames(seq: number, sender: string, batch: Uint8Array): void {
   });
 }
 
+/** Runs one call; its result carries the state after it, so the main side needs no second message. */
 async function call(id: number, method: string, args: unknown[]): Promise<void> {
   try {
     if (!aux) throw new KisoError('KISO_AUX_NOT_RUNNING', 'the hosted auxiliary is not built');
@@ -96,14 +101,13 @@ async function call(id: number, method: string, args: unknown[]): Promise<void> 
     }
     const value = await (target as (...a: unknown[]) => unknown).apply(aux, args);
     try {
-      process.send?.({ type: 'result', id, ok: true, value } satisfies HostEvent);
+      process.send?.({ type: 'result', id, ok: true, value, after: hostedState() } satisfies HostEvent);
     } catch (error) {
-      emit({ type: 'result', id, ok: false, error: serializeError(new KisoError('KISO_IPC_PROTOCOL', `the result of ${method}() cannot cross processes: ${(error as Error).message}`)) });
+      emit({ type: 'result', id, ok: false, error: serializeError(new KisoError('KISO_IPC_PROTOCOL', `the result of ${method}() cannot cross processes: ${(error as Error).message}`)), after: hostedState() });
     }
   } catch (error) {
-    emit({ type: 'result', id, ok: false, error: serializeError(error) });
+    emit({ type: 'result', id, ok: false, error: serializeError(error), after: hostedState() });
   }
-  sendState();
 }
 
 async function shutdown(): Promise<void> {

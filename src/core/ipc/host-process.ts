@@ -175,6 +175,7 @@ export class HostProcess {
   private onMessage(event: HostEvent): void {
     switch (event.type) {
       case 'result': {
+        this.handlers.onEvent({ type: 'state', ...event.after });
         const call = this.pending.get(event.id);
         if (!call) return;
         this.pending.delete(event.id);

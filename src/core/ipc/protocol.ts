@@ -30,6 +30,13 @@ export interface HostSpec {
   proxy: boolean;
 }
 
+/** The hosted auxiliary's state, sent after every call (inside its result) and on a connector fault. */
+export interface HostedState {
+  state: AuxiliaryState;
+  locked: boolean;
+  fault?: SerializedError;
+}
+
 /** Main → host. */
 export type HostRequest =
   | { type: 'init'; spec: HostSpec }
@@ -41,9 +48,9 @@ export type HostRequest =
 export type HostEvent =
   | { type: 'ready'; pid: number }
   | { type: 'init-failed'; error: SerializedError }
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: SerializedError }
-  | { type: 'state'; state: AuxiliaryState; locked: boolean; fault?: SerializedError }
+  | { type: 'result'; id: number; ok: true; value: unknown; after: HostedState }
+  | { type: 'result'; id: number; ok: false; error: SerializedError; after: HostedState }
+  | ({ type: 'state' } & HostedState)
   | { type: 'frames'; sender: string | null; batch: Uint8Array }
   | { type: 'frames-ack'; seq: number; errors: Array<{ index: number; error: SerializedError }> }
   | { type: 'log'; line: string };
