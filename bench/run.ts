@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> 
   startup: () => import('./startup.js'),
   runner: () => import('./runner-overhead.js'),
   proxy: () => import('./proxy.js'),
+  virtual_can: () => import('./virtual-can.js'),
 };
 
 const wanted = process.argv.slice(2);

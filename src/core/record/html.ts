@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { measurementCharts } from './svg-chart.js';
+import type { AttachmentRef, MeasurementRecord, PhaseRecord, RunRecord } from './types.js';
+
+/**
+ * The run as one self-contained HTML page: CSS inline, charts as inline SVG,
+ * attachments as data: links. No script and nothing fetched, so it opens the
+ * same from a USB stick, a mail or an archive years later.
+ */
+
+/** Attachments larger than this are listed, not embedded: the page stays small enough to mail. */
+const EMBED_LIMIT = 5 * 1024 * 1024;
+
+export type AttachmentReader = (phase: PhaseRecord, attachment: AttachmentRef) => Uint8Array | undefined;
+
+function esc(text: unknown): string {
+  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function bytes(size: number): string {
+  return size < 1024 ? `${size} B` : size < 1024 * 1024 ? `${(size / 1024).toFixed(1)} KiB` : `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function badge(outcome: string): string {
+  return `<span class="badge o-${esc(outcome)}">${esc(outcome)}</span>`;
+}
+
+const CSS = `
+:root { --pass:#1a7f37; --fail:#cf222e; --error:#8250df; --skip:#9a6700; --unset:#57606a; --aborted:#bc4c00; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
+header { padding: 20px 28px; color: #fff; }
+header.o-PASS { background: var(--pass); } header.o-FAIL { background: var(--fail); } header.o-ERROR, header.o-TIMEOUT { background: var(--error); } header.o-ABORTED { background: var(--aborted); }
+header h1 { margin: 0 0 4px; font-size: 26px; }
+header .verdict { font-size: 34px; font-weight: 700; letter-spacing: .04em; }
+header dl { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 4px 18px; margin: 12px 0 0; }
+header dt { font-size: 11px; text-transform: uppercase; opacity: .8; } header dd { margin: 0; font-weight: 600; }
+main { padding: 16px 28px 40px; }
+section.phase { background: #fff; border: 1px solid #d0d7de; border-left: 6px solid var(--unset); border-radius: 6px; margin: 14px 0; padding: 10px 16px; }
+section.phase.o-PASS { border-left-color: var(--pass); } section.phase.o-FAIL { border-left-color: var(--fail); } section.phase.o-ERROR { border-left-color: var(--error); } section.phase.o-SKIP { border-left-color: var(--skip); }
+section.phase h2 { font-size: 17px; margin: 4px 0 8px; } section.phase h2 .id { color: #57606a; font-weight: 400; margin-right: 6px; } section.phase h2 .time { color: #57606a; font-weight: 400; font-size: 13px; margin-left: 8px; }
+h3 { font-size: 13px; text-transform: uppercase; color: #57606a; margin: 14px 0 6px; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
+th { font-size: 12px; color: #57606a; font-weight: 600; } td.num { font-variant-numeric: tabular-nums; }
+.badge { display: inline-block; min-width: 52px; text-align: center; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 700; background: var(--unset); }
+.badge.o-PASS { background: var(--pass); } .badge.o-FAIL { background: var(--fail); } .badge.o-ERROR, .badge.o-TIMEOUT { background: var(--error); } .badge.o-SKIP { background: var(--skip); } .badge.o-ABORTED { background: var(--aborted); }
+tr.m.o-FAIL td, tr.m.o-ERROR td, tr.m.o-UNSET td { background: #fff5f5; }
+.error { background: #fff5f5; border: 1px solid #ffc1c0; border-radius: 4px; padding: 6px 10px; white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
+.note { color: #57606a; } .src { color: #57606a; font-family: ui-monospace, monospace; font-size: 12px; }
+pre.logs { margin: 0; font-size: 12px; }
+.lvl-WARNING { color: #9a6700; } .lvl-ERROR, .lvl-CRITICAL { color: var(--fail); font-weight: 600; }
+figure { margin: 8px 0; } figcaption { font-size: 12px; color: #57606a; }
+svg.chart { max-width: 100%; height: auto; background: #fff; }
+svg .plot { fill: #fbfcfd; stroke: #d0d7de; } svg .grid { stroke: #eaeef2; } svg .tick { font-size: 11px; fill: #57606a; } svg .axis-label { font-size: 12px; fill: #1f2328; }
+svg .series { fill: none; stroke: #0969da; stroke-width: 2; } svg .point { fill: #0969da; } svg .limit { stroke: var(--fail); stroke-dasharray: 6 4; stroke-width: 1.5; } svg .limit-label { font-size: 11px; fill: var(--fail); }
+img.attachment { max-width: 320px; max-height: 240px; border: 1px solid #d0d7de; display: block; margin-top: 4px; }
+footer { color: #57606a; font-size: 12px; padding: 0 28px 24px; }
+`;
+
+function valueText(m: MeasurementRecord): string {
+  if (m.measured_value === undefined) return '<span class="note">—</span>';
+  if (Array.isArray(m.measured_value)) return `${m.measured_value.length} rows`;
+  return esc(typeof m.measured_value === 'number' ? String(Number(m.measured_value.toPrecision(10))) : String(m.measured_value));
+}
+
+function units(m: MeasurementRecord): string {
+  if (m.dimensions?.length) return esc(m.dimensions.map((d) => (d.units ? `${d.name} (${d.units})` : d.name)).join(' × '));
+  return esc(m.units ?? '');
+}
+
+function measurementsHtml(phase: PhaseRecord): string {
+  if (!phase.measurements.length) return '';
+  const rows = phase.measurements.map((m) => {
+    const limits = m.validators.length ? esc(m.validators.join('; ')) + (m.limits_source === 'limits file' ? ' <span class="note">(limits file)</span>' : '') : '<span class="note">none</span>';
+    return `<tr class="m o-${esc(m.outcome)}" data-measurement="${esc(m.name)}"><td>${esc(m.name)}${m.docstring ? `<div class="note">${esc(m.docstring)}</div>` : ''}</td><td class="num value">${valueText(m)}</td><td>${units(m)}</td><td class="limits">${limits}</td><td>${badge(m.outcome)}${m.message && m.outcome !== 'PASS' ? `<div class="note">${esc(m.message)}</div>` : ''}</td></tr>`;
+  });
+  const charts = phase.measurements
+    .filter((m) => Array.isArray(m.measured_value) && m.dimensions?.length)
+    .flatMap((m) => measurementCharts(m.name, m.measured_value as Array<Array<number | string>>, m.dimensions!, m.limits).map((svg) => `<figure data-chart="${esc(m.name)}">${svg}<figcaption>${esc(m.name)} ${badge(m.outcome)}</figcaption></figure>`));
+  return `<h3>Measurements</h3><table class="measurements"><thead><tr><th>Name</th><th>Value</th><th>Units</th><th>Limits</th><th>Outcome</th></tr></thead><tbody>${rows.join('')}</tbody></table>${charts.join('')}`;
+}
+
+function attachmentsHtml(phase: PhaseRecord, read: AttachmentReader | undefined): string {
+  if (!phase.attachments.length) return '';
+  const items = phase.attachments.map((a) => {
+    const data = a.size <= EMBED_LIMIT ? read?.(phase, a) : undefined;
+    const info = `<span class="note">${esc(a.mime_type)}, ${bytes(a.size)}</span>`;
+    if (!data) return `<li data-attachment="${esc(a.name)}">${esc(a.name)} ${info} <span class="note">(stored at ${esc(a.path)})</span></li>`;
+    const uri = `data:${esc(a.mime_type)};base64,${Buffer.from(data).toString('base64')}`;
+    const preview = a.mime_type.startsWith('image/') ? `<img class="attachment" alt="${esc(a.name)}" src="${uri}">` : '';
+    return `<li data-attachment="${esc(a.name)}"><a download="${esc(a.name)}" href="${uri}">${esc(a.name)}</a> ${info}${preview}</li>`;
+  });
+  return `<h3>Attachments</h3><ul class="attachments">${items.join('')}</ul>`;
+}
+
+function logsHtml(phase: PhaseRecord): string {
+  if (!phase.logs.length) return '';
+  const rows = phase.logs.map((l) => `<tr class="lvl-${l.level}"><td class="num">${esc(l.timestamp.slice(11, 23))}</td><td>${l.level}</td><td>${esc(l.message)}</td><td class="src">${l.source_file ? `${esc(path.basename(l.source_file))}:${l.line_number}` : ''}</td></tr>`);
+  return `<details class="logs" ${phase.outcome === 'PASS' ? '' : 'open'}><summary>Logs (${phase.logs.length})</summary><table><tbody>${rows.join('')}</tbody></table></details>`;
+}
+
+function phaseHtml(phase: PhaseRecord, read: AttachmentReader | undefined): string {
+  const error = phase.error ? `<div class="error">${esc(phase.error.step === 'run' ? '' : `${phase.error.step}: `)}${esc(phase.error.type)}: ${esc(phase.error.message)}</div>` : '';
+  const skip = phase.skip_reason && phase.outcome === 'SKIP' ? `<p class="note">${esc(phase.skip_reason)}</p>` : '';
+  return `<section class="phase o-${phase.outcome}" id="phase-${esc(phase.test_id)}" data-outcome="${phase.outcome}"><h2><span class="id">[${esc(phase.test_id)}]</span>${esc(phase.name)} ${badge(phase.outcome)}<span class="time">${duration(phase.duration_ms)}${phase.attempts > 1 ? `, ${phase.attempts} attempts` : ''}</span></h2>${error}${skip}${measurementsHtml(phase)}${attachmentsHtml(phase, read)}${logsHtml(phase)}</section>`;
+}
+
+export function renderHtml(record: RunRecord, read?: AttachmentReader): string {
+  const unit = record.unit_under_test;
+  const fields: Array<[string, string | null]> = [
+    ['Serial number', unit.serial_number],
+    ['Part number', unit.part_number],
+    ['Revision', unit.revision],
+    ['Batch', unit.batch_number],
+    ['Procedure', [record.procedure_id, record.procedure_name].filter(Boolean).join(' — ') || null],
+    ['Procedure version', record.procedure_version],
+    ['Station', record.station.name],
+    ['Started', record.started_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')],
+    ['Duration', duration(record.duration_ms)],
+    ['Phases', `${record.counts.passed} passed, ${record.counts.failed} failed, ${record.counts.error} errors, ${record.counts.skipped} skipped`],
+  ];
+  const details = record.outcome_details.length && record.outcome !== 'PASS' ? `<ul class="outcome-details">${record.outcome_details.map((d) => `<li><code>${esc(d.code)}</code> ${esc(d.description)}</li>`).join('')}</ul>` : '';
+  const title = `${record.outcome} — ${unit.serial_number ?? 'unit without serial'} — ${record.procedure_id ?? 'kiso run'}`;
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="generator" content="kiso ${esc(record.station.kiso_version)}"><title>${esc(title)}</title><style>${CSS}</style></head>
+<body>
+<header class="o-${record.outcome}" data-outcome="${record.outcome}"><div class="verdict" id="verdict">${record.outcome}</div><h1 id="unit">${esc(unit.serial_number ?? 'unit without serial number')}</h1>
+<dl>${fields.filter(([, v]) => v).map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl>${details}</header>
+<main>${record.phases.map((phase) => phaseHtml(phase, read)).join('\n')}</main>
+<footer>Run ${esc(record.id)} · ${esc(record.station.config_file)} · host ${esc(record.station.hostname)} · kiso ${esc(record.station.kiso_version)}</footer>
+</body></html>
+`;
+}
