@@ -14,6 +14,8 @@ import type { Reporter } from './core/reporters/reporter.js';
 import { OutputCapture, StrayErrors } from './core/runner/run.js';
 import { runStation } from './core/run-station.js';
 import { editorSchema } from './core/schema-export.js';
+import { dump, isCanConnector, openConnector, parseSendArgument } from './core/bringup.js';
+import { formatMessageLine } from './core/can.js';
 import { settledLeftovers, snapshotHandles } from './core/leftover-handles.js';
 
 /** Exit codes: the contract scripts and CI rely on. */
@@ -166,6 +168,50 @@ async function validateCommand(files: string[]): Promise<number> {
   return EXIT.passed;
 }
 
+function positiveInteger(value: string, option: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new UsageError(`${option} takes a whole number, got "${value}"`);
+  return number;
+}
+
+async function dumpCommand(flags: { testConfigurationFile: string; connector: string; count?: number; log?: boolean; pcap?: string; logLevel: LogLevel }): Promise<number> {
+  const [config] = await loadAll([flags.testConfigurationFile]);
+  const { logger } = createLogger({ level: flags.logLevel, console: true });
+  const connector = await openConnector(config!, flags.connector, logger);
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.stderr.write(`kiso dump: listening on "${flags.connector}" (${config!.connectors.get(flags.connector)!.type})${flags.count !== undefined ? `, ${flags.count} message(s)` : ''}; Ctrl-C to stop\n`);
+  try {
+    const printed = await dump(connector, { count: flags.count, logFormat: flags.log, pcap: flags.pcap, signal: stop.signal, write: (line) => process.stdout.write(`${line}\n`) });
+    process.stderr.write(`kiso dump: ${printed} message(s)${flags.pcap ? `, pcap: ${flags.pcap}` : ''}\n`);
+  } finally {
+    await connector.close();
+  }
+  return EXIT.passed;
+}
+
+async function sendCommand(messages: string[], flags: { testConfigurationFile: string; connector: string; text?: string; interval: number; logLevel: LogLevel }): Promise<number> {
+  if (messages.length === 0 && flags.text === undefined) throw new UsageError('kiso send needs at least one message, e.g. kiso send -c station.yaml --connector can 123#DEADBEEF');
+  const [config] = await loadAll([flags.testConfigurationFile]);
+  const { logger } = createLogger({ level: flags.logLevel, console: true });
+  const connector = await openConnector(config!, flags.connector, logger);
+  try {
+    const isCan = isCanConnector(connector);
+    // Parse everything before sending anything: a typo in the third frame must not leave the first two on the bus.
+    const parsed = flags.text !== undefined ? [{ data: Buffer.from(flags.text, 'utf8') }] : messages.map((text) => parseSendArgument(text, isCan));
+    for (const [index, message] of parsed.entries()) {
+      if (index > 0 && flags.interval > 0) await new Promise((resolve) => setTimeout(resolve, flags.interval));
+      await connector.send(message);
+      process.stdout.write(`${formatMessageLine(connector.wireForm(message), flags.connector)}\n`);
+    }
+  } finally {
+    await connector.close();
+  }
+  return EXIT.passed;
+}
+
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('kiso');
   program
@@ -188,6 +234,28 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('check station YAML files without opening anything; exit 2 with file:line:col on errors')
     .option('-c, --test-configuration-file <file>', 'station YAML to check (repeatable)', collect, [])
     .action(async (flags: { testConfigurationFile: string[] }) => setExitCode(await validateCommand(flags.testConfigurationFile)));
+
+  program
+    .command('dump')
+    .description('print every message one connector receives (candump format for CAN, hex otherwise); opens only that connector')
+    .requiredOption('-c, --test-configuration-file <file>', 'station YAML')
+    .requiredOption('--connector <name>', 'the connector to listen on')
+    .option('--count <n>', 'stop after N messages', (value) => positiveInteger(value, '--count'))
+    .option('-L, --log', "candump's log format with timestamps (what canplayer and python-can read back)")
+    .option('--pcap <file>', 'also write the CAN frames to a pcap file for Wireshark')
+    .option('--log-level <level>', 'log level on stderr', 'warn')
+    .action(async (flags: { testConfigurationFile: string; connector: string; count?: number; log?: boolean; pcap?: string; logLevel: LogLevel }) => setExitCode(await dumpCommand(flags)));
+
+  program
+    .command('send')
+    .description('send messages on one connector: cansend syntax for CAN (123#DEADBEEF, 123##1AABB for FD), hex bytes otherwise')
+    .requiredOption('-c, --test-configuration-file <file>', 'station YAML')
+    .requiredOption('--connector <name>', 'the connector to send on')
+    .argument('[messages...]', 'frames or hex payloads to send, in order')
+    .option('--text <text>', 'send this text (UTF-8) instead')
+    .option('--interval <ms>', 'wait this long between messages', (value) => positiveInteger(value, '--interval'), 0)
+    .option('--log-level <level>', 'log level on stderr', 'warn')
+    .action(async (messages: string[], flags: { testConfigurationFile: string; connector: string; text?: string; interval: number; logLevel: LogLevel }) => setExitCode(await sendCommand(messages, flags)));
 
   program
     .command('schema')
@@ -216,9 +284,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`kiso: ${error.message}\nTry 'kiso --help'.\n`);
       return EXIT.usage;
     }
-    if (isKisoError(error, 'KISO_CONFIG_INVALID')) {
+    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE')) {
       process.stderr.write(`kiso: ${error.message}\n`);
       return EXIT.usage;
+    }
+    if (isKisoError(error)) {
+      process.stderr.write(`kiso: ${error.message}\n`);
+      return EXIT.failed;
     }
     process.stderr.write(`kiso: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return EXIT.failed;

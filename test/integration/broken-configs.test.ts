@@ -31,6 +31,7 @@ const TABLE: Array<{ file: string; at: string; words: RegExp[] }> = [
   { file: 'include_missing.yaml', at: 'include_missing.yaml:6:22', words: [/cannot include/, /no_such_connectors\.yaml/, /no such file/] },
   { file: 'include_with_error.yaml', at: 'included_connectors_bad.yaml:6:16', words: [/connectors\.udp\.config\.dest_port/, /between 1 and 65535, got 0/] },
   { file: 'yaml_syntax.yaml', at: 'yaml_syntax.yaml:4:12', words: [/YAML syntax error/] },
+  { file: 'env_in_flow_map.yaml', at: 'env_in_flow_map.yaml:6', words: [/ENV\{\.\.\.\} inside a \{ \} flow mapping must be quoted/] },
   { file: 'wrong_role.yaml', at: 'wrong_role.yaml:4:7', words: [/no connector role "comm"/, /did you mean "com"/] },
   { file: 'wrong_role.yaml', at: 'wrong_role.yaml:4:7', words: [/needs a connector for role "com"/] },
   { file: 'auto_start_not_boolean.yaml', at: 'auto_start_not_boolean.yaml:6:17', words: [/auto_start: must be true or false, got "sometimes"/] },

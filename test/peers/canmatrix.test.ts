@@ -163,7 +163,7 @@ describe('DBC codec against canmatrix', { skip: skipReason }, () => {
       assert.equal(frame.size, message.length, `${where}: length`);
       assert.equal(frame.is_fd, message.fd, `${where}: FD`);
       assert.equal(frame.cycle_time, message.cycleTimeMs ?? 0, `${where}: cycle time`);
-      assert.equal(frame.comment ?? undefined, message.comment, `${where}: comment`);
+      assert.equal(frame.comment || undefined, message.comment, `${where}: comment`);
       assert.deepEqual(frame.signals.map((s) => s.name).sort(), message.signals.map((s) => s.name).sort(), `${where}: signals`);
       for (const cm of frame.signals) {
         const signal = message.signalsByName.get(cm.name)!;
@@ -182,7 +182,7 @@ describe('DBC codec against canmatrix', { skip: skipReason }, () => {
         }
         assert.deepEqual(cm.values, Object.fromEntries([...(signal.valueTable ?? new Map())].map(([k, v]) => [String(k), v])), `${at}: value table`);
         assert.equal(cm.is_multiplexer, signal.isMultiplexer, `${at}: is a multiplexer`);
-        assert.equal(cm.comment ?? undefined, signal.comment, `${at}: comment`);
+        assert.equal(cm.comment || undefined, signal.comment, `${at}: comment`);
         if (cm.muxer_for_signal !== null) {
           assert.equal(cm.muxer_for_signal, signal.multiplexerName, `${at}: switch`);
           assert.deepEqual(cm.mux_val_grp, signal.multiplexRanges, `${at}: switch ranges`);

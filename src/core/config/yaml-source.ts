@@ -84,9 +84,14 @@ class YamlLoader {
     const document = parseDocument(text, { lineCounter, customTags: [INCLUDE_TAG], uniqueKeys: true, prettyErrors: false });
     const positionOf = (offset: number): SourcePosition => ({ file, ...lineCounter.linePos(offset) });
     if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        this.issues.push({ position: positionOf(errorOffset(error.code, error.message, text, error.pos[0])), path: at, message: describeYamlError(error.code, error.message, text, error.pos[0]) });
-      }
+      // After a syntax error the parser is lost and what follows is noise: report the first one well.
+      const first = document.errors[0]!;
+      const offset = errorOffset(first.code, first.message, text, first.pos[0]);
+      const more = document.errors.length - 1;
+      const line = text.slice(text.lastIndexOf('\n', offset) + 1, text.indexOf('\n', offset) === -1 ? undefined : text.indexOf('\n', offset));
+      const envHint = /\{[^}]*ENV\{/.test(line) ? ' — ENV{...} inside a { } flow mapping must be quoted: "ENV{NAME}" (it keeps its type)' : '';
+      const tail = more > 0 ? ` (${more} more syntax error${more === 1 ? '' : 's'} follow from it)` : '';
+      this.issues.push({ position: positionOf(offset), path: at, message: `${describeYamlError(first.code, first.message, text, first.pos[0])}${envHint}${tail}` });
       return undefined;
     }
     if (!document.contents) return null;

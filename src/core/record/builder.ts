@@ -27,9 +27,9 @@ export function newRunId(at = new Date()): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${random}`;
 }
 
-/** Where a run's attachments live, relative to its record file. */
-export function attachmentPath(runId: string, name: string): string {
-  return `${runId}.files/${name}`;
+/** Where a run's attachment lives, relative to its record file: a folder per phase, as two cases may attach the same name. */
+export function attachmentPath(runId: string, phaseNumber: number, name: string): string {
+  return `${runId}.files/${phaseNumber}/${name}`;
 }
 
 export function isoDuration(ms: number): string {
@@ -109,7 +109,7 @@ export class RunRecordBuilder {
       tags: result.tags,
       requirements: result.requirements,
       measurements: (result.measurements ?? []).map(measurementRecord),
-      attachments: (result.attachments ?? []).map((a) => ({ name: a.name, mime_type: a.mimeType, size: a.size, sha1: a.sha1, path: attachmentPath(this.id, a.name) })),
+      attachments: (result.attachments ?? []).map((a) => ({ name: a.name, mime_type: a.mimeType, size: a.size, sha1: a.sha1, path: attachmentPath(this.id, this.phases.length + 1, a.name) })),
       logs: (result.logs ?? []).map(logRecord),
     };
     if (result.error) {

@@ -105,10 +105,10 @@ function logsHtml(phase: PhaseRecord): string {
   return `<details class="logs" ${phase.outcome === 'PASS' ? '' : 'open'}><summary>Logs (${phase.logs.length})</summary><table><tbody>${rows.join('')}</tbody></table></details>`;
 }
 
-function phaseHtml(phase: PhaseRecord, read: AttachmentReader | undefined): string {
+function phaseHtml(phase: PhaseRecord, index: number, read: AttachmentReader | undefined): string {
   const error = phase.error ? `<div class="error">${esc(phase.error.step === 'run' ? '' : `${phase.error.step}: `)}${esc(phase.error.type)}: ${esc(phase.error.message)}</div>` : '';
   const skip = phase.skip_reason && phase.outcome === 'SKIP' ? `<p class="note">${esc(phase.skip_reason)}</p>` : '';
-  return `<section class="phase o-${phase.outcome}" id="phase-${esc(phase.test_id)}" data-outcome="${phase.outcome}"><h2><span class="id">[${esc(phase.test_id)}]</span>${esc(phase.name)} ${badge(phase.outcome)}<span class="time">${duration(phase.duration_ms)}${phase.attempts > 1 ? `, ${phase.attempts} attempts` : ''}</span></h2>${error}${skip}${measurementsHtml(phase)}${attachmentsHtml(phase, read)}${logsHtml(phase)}</section>`;
+  return `<section class="phase o-${phase.outcome}" id="phase-${index + 1}" data-outcome="${phase.outcome}"><h2><span class="id">[${esc(phase.test_id)}]</span>${esc(phase.name)} ${badge(phase.outcome)}<span class="time">${duration(phase.duration_ms)}${phase.attempts > 1 ? `, ${phase.attempts} attempts` : ''}</span></h2>${error}${skip}${measurementsHtml(phase)}${attachmentsHtml(phase, read)}${logsHtml(phase)}</section>`;
 }
 
 export function renderHtml(record: RunRecord, read?: AttachmentReader): string {
@@ -132,7 +132,7 @@ export function renderHtml(record: RunRecord, read?: AttachmentReader): string {
 <body>
 <header class="o-${record.outcome}" data-outcome="${record.outcome}"><div class="verdict" id="verdict">${record.outcome}</div><h1 id="unit">${esc(unit.serial_number ?? 'unit without serial number')}</h1>
 <dl>${fields.filter(([, v]) => v).map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl>${details}</header>
-<main>${record.phases.map((phase) => phaseHtml(phase, read)).join('\n')}</main>
+<main>${record.phases.map((phase, index) => phaseHtml(phase, index, read)).join('\n')}</main>
 <footer>Run ${esc(record.id)} · ${esc(record.station.config_file)} · host ${esc(record.station.hostname)} · kiso ${esc(record.station.kiso_version)}</footer>
 </body></html>
 `;

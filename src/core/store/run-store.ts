@@ -2,8 +2,6 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { KisoError } from '../errors.js';
-import type { Attachment } from '../measure/attachments.js';
-import { attachmentPath } from '../record/builder.js';
 import type { RunRecord } from '../record/types.js';
 
 /**
@@ -135,9 +133,10 @@ export class RunStore {
     return file;
   }
 
-  writeAttachment(runId: string, attachment: Attachment): string {
-    const file = path.join(path.dirname(this.recordPath(runId)), attachmentPath(runId, attachment.name));
-    writeAtomic(file, attachment.data);
+  /** Stores an attachment at its record's `path` (relative to the record file). */
+  writeAttachment(runId: string, relativePath: string, data: Uint8Array): string {
+    const file = path.join(path.dirname(this.recordPath(runId)), relativePath);
+    writeAtomic(file, data);
     return file;
   }
 
