@@ -17,6 +17,8 @@ import { editorSchema } from './core/schema-export.js';
 import { dump, isCanConnector, openConnector, parseSendArgument } from './core/bringup.js';
 import { formatMessageLine } from './core/can.js';
 import { settledLeftovers, snapshotHandles } from './core/leftover-handles.js';
+import { addRecordOptions, openRunRecord, recordSummary, type RecordFlags } from './core/record/cli-record.js';
+import { addRunsCommands } from './core/store/cli-runs.js';
 
 /** Exit codes: the contract scripts and CI rely on. */
 export const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
@@ -96,7 +98,7 @@ class ExitRequest extends Error {
   }
 }
 
-interface RunFlags {
+interface RunFlags extends RecordFlags {
   testConfigurationFile: string[];
   pattern?: string;
   failfast?: boolean;
@@ -113,7 +115,7 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
   const configs = await loadAll(flags.testConfigurationFile);
 
   const capture = new OutputCapture();
-  const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.push(formatLogLine(line)) });
+  const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
   // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
   const strayErrors = new StrayErrors();
   process.on('unhandledRejection', (reason) => {
@@ -144,9 +146,13 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
     const reporters: Reporter[] = [new ConsoleReporter()];
     const junit = junitFileFor(flags.junit, config, configs.length);
     if (junit) reporters.push(new JunitReporter(junit));
+    // The record reporter writes the record of what ran even if kiso dies mid-run (from the 'exit' event).
+    const record = await openRunRecord(config, flags, configs.length, logger, interrupt.signal);
+    if (record) reporters.push(record);
     const result = await runStation(config, { log: logger, capture, strayErrors, reporters, failfast: flags.failfast, tagFilters, filePattern, casePattern, signal: interrupt.signal });
     if (result.outcome !== 'passed') exitCode = EXIT.failed;
     if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
+    process.stdout.write(recordSummary(record, flags.html, config, configs.length));
     if (flags.failfast && result.outcome !== 'passed') break;
   }
 
@@ -228,6 +234,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .allowExcessArguments(true)
     .addHelpText('after', '\nAny other --NAME v1,v2 is a tag filter: only cases whose tag NAME has one of the values run.\nExit codes: 0 all passed, 1 a case failed or errored, 2 usage or configuration error.')
     .action(async (flags: RunFlags, command: Command) => setExitCode(await runCommand(flags, command.args)));
+  addRecordOptions(program);
+  addRunsCommands(program, setExitCode);
 
   program
     .command('validate')

@@ -35,7 +35,7 @@ export async function runStation(config: StationConfig, options: StationRunOptio
     }
     if (loaded.length === 0) options.log.warn({ config: config.file }, 'no suite file matched: nothing to run');
     await station.startAutoStart();
-    const runner = new SuiteRunner(station, mux, { ...options, configFile: config.file });
+    const runner = new SuiteRunner(station, mux, { limits: config.limits, ...options, configFile: config.file });
     return await runner.run(loaded);
   } finally {
     await station.stopAll();

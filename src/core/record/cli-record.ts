@@ -53,6 +53,7 @@ export function recordSummary(reporter: RunRecordReporter | undefined, htmlOptio
   const lines: string[] = [];
   if (reporter?.recordFile) lines.push(`Run record: ${reporter.recordFile} (kiso runs show ${reporter.id})`);
   const html = htmlFileFor(htmlOption, config, configCount);
-  if (html && reporter?.record) lines.push(`HTML report: ${path.relative(process.cwd(), html) || html}`);
+  const shown = html && path.relative(process.cwd(), html);
+  if (html && reporter?.record) lines.push(`HTML report: ${shown && !shown.startsWith('..') ? shown : html}`);
   return lines.map((line) => `${line}\n`).join('');
 }

@@ -82,7 +82,7 @@ function measurementsHtml(phase: PhaseRecord): string {
   });
   const charts = phase.measurements
     .filter((m) => Array.isArray(m.measured_value) && m.dimensions?.length)
-    .flatMap((m) => measurementCharts(m.name, m.measured_value as Array<Array<number | string>>, m.dimensions!, m.limits).map((svg) => `<figure data-chart="${esc(m.name)}">${svg}<figcaption>${esc(m.name)} ${badge(m.outcome)}</figcaption></figure>`));
+    .flatMap((m) => measurementCharts(m.name, m.measured_value as Array<Array<number | string>>, m.dimensions!, m.limits).map(({ title, svg }) => `<figure data-chart="${esc(m.name)}">${svg}<figcaption>${esc(title)}</figcaption></figure>`));
   return `<h3>Measurements</h3><table class="measurements"><thead><tr><th>Name</th><th>Value</th><th>Units</th><th>Limits</th><th>Outcome</th></tr></thead><tbody>${rows.join('')}</tbody></table>${charts.join('')}`;
 }
 

@@ -82,18 +82,19 @@ function chart(title: string, xLabel: string, yLabel: string, series: Series, li
 }
 
 /** One SVG per y dimension of the rows; none when there is nothing numeric to draw. */
-export function measurementCharts(name: string, rows: readonly Row[], dimensions: readonly Dimension[], limits: Limits | undefined): string[] {
+export function measurementCharts(name: string, rows: readonly Row[], dimensions: readonly Dimension[], limits: Limits | undefined): Array<{ title: string; svg: string }> {
   if (rows.length === 0 || dimensions.length === 0) return [];
   const width = dimensions.length;
   const numericX = rows.every((row) => typeof row[0] === 'number' && Number.isFinite(row[0]));
   const xOf = (row: Row, index: number): number => (numericX && width > 1 ? (row[0] as number) : index);
   const xLabel = numericX && width > 1 ? label(dimensions[0], 'x') : 'sample';
-  const charts: string[] = [];
+  const charts: Array<{ title: string; svg: string }> = [];
   for (let column = width > 1 ? 1 : 0; column < width; column++) {
     if (!rows.every((row) => typeof row[column] === 'number' && Number.isFinite(row[column]))) continue;
     const series: Series = { column, points: rows.map((row, i) => [xOf(row, i), row[column] as number]) };
     const yLabel = label(dimensions[column], 'value');
-    charts.push(chart(`${name}: ${yLabel} against ${xLabel}`, xLabel, yLabel, series, column === width - 1 ? limits : undefined));
+    const title = `${name}: ${yLabel} against ${xLabel}`;
+    charts.push({ title, svg: chart(title, xLabel, yLabel, series, column === width - 1 ? limits : undefined) });
   }
   return charts;
 }
