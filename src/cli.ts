@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from './core/config/issues.js';
 import { loadStationConfig, type StationConfig } from './core/config/load.js';
 import { describeError, isKisoError } from './core/errors.js';
-import { createLogger, formatLogLine, LOG_LEVELS, type LogLevel } from './core/logging.js';
+import { createLogger, formatLogLine, LOG_LEVELS, type Logger, type LogLevel } from './core/logging.js';
 import { kisoVersion } from './core/package-root.js';
 import { ConsoleReporter } from './core/reporters/console.js';
 import { JunitReporter } from './core/reporters/junit.js';
@@ -14,6 +14,9 @@ import type { Reporter } from './core/reporters/reporter.js';
 import { OutputCapture, StrayErrors } from './core/runner/run.js';
 import { runStation } from './core/run-station.js';
 import { editorSchema } from './core/schema-export.js';
+import { loadSlots, type Slot } from './core/slots/duts.js';
+import { assertDistribution, runSlots } from './core/slots/run-slots.js';
+import { formatStationSummary } from './core/slots/summary.js';
 import { dump, isCanConnector, openConnector, parseSendArgument } from './core/bringup.js';
 import { formatMessageLine } from './core/can.js';
 import { settledLeftovers, snapshotHandles } from './core/leftover-handles.js';
@@ -74,12 +77,21 @@ function junitFileFor(option: string | boolean | undefined, config: StationConfi
   return path.resolve(`${base.slice(0, base.length - path.extname(base).length)}-${path.basename(config.file).replace(/\.ya?ml$/, '')}${ext}`);
 }
 
-async function loadAll(files: readonly string[]): Promise<StationConfig[]> {
-  const configs: StationConfig[] = [];
+/** A station to run: its config, and its fixture slots when it has some. */
+interface PlannedRun {
+  config: StationConfig;
+  slots?: Slot[];
+}
+
+async function loadAll(files: readonly string[], dutsFile?: string): Promise<PlannedRun[]> {
+  const planned: PlannedRun[] = [];
   const errors: string[] = [];
   for (const file of files) {
     try {
-      configs.push(await loadStationConfig(file));
+      const slots = await loadSlots(file, { dutsFile });
+      const config = slots?.find((slot) => slot.config)?.config ?? (slots ? undefined : await loadStationConfig(file));
+      if (!config) throw new UsageError(`${file}: every fixture slot is empty (present: false): nothing to test`);
+      planned.push({ config, slots });
     } catch (error) {
       if (error instanceof ConfigError) errors.push(`${path.relative(process.cwd(), path.resolve(file))}: ${error.message}`);
       else throw error;
@@ -89,7 +101,7 @@ async function loadAll(files: readonly string[]): Promise<StationConfig[]> {
     process.stderr.write(`kiso: ${errors.join('\n')}\n`);
     throw new ExitRequest(EXIT.usage);
   }
-  return configs;
+  return planned;
 }
 
 class ExitRequest extends Error {
@@ -100,6 +112,9 @@ class ExitRequest extends Error {
 
 interface RunFlags extends RecordFlags {
   testConfigurationFile: string[];
+  duts?: string;
+  dist?: string;
+  jobs?: number;
   pattern?: string;
   failfast?: boolean;
   logPath?: string;
@@ -112,7 +127,9 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
   const tagFilters = parseTagFilters(extraArgs);
   const { filePattern, casePattern } = parsePattern(flags.pattern);
   const baseline = snapshotHandles();
-  const configs = await loadAll(flags.testConfigurationFile);
+  const planned = await loadAll(flags.testConfigurationFile, flags.duts);
+  const configs = planned.map((run) => run.config);
+  if (flags.dist && !planned.some((run) => run.slots)) throw new UsageError('--dist needs fixture slots: a duts section in the station file, or --duts FILE');
 
   const capture = new OutputCapture();
   const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
@@ -141,8 +158,14 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
   process.on('SIGTERM', onSignal);
 
   let exitCode: number = EXIT.passed;
-  for (const config of configs) {
+  for (const { config, slots } of planned) {
     if (interrupt.signal.aborted) break;
+    if (slots) {
+      const passed = await runFixture(config, slots, flags, { logger, tagFilters, filePattern, casePattern, signal: interrupt.signal, configCount: configs.length });
+      if (!passed) exitCode = EXIT.failed;
+      if (flags.failfast && !passed) break;
+      continue;
+    }
     const reporters: Reporter[] = [new ConsoleReporter()];
     const junit = junitFileFor(flags.junit, config, configs.length);
     if (junit) reporters.push(new JunitReporter(junit));
@@ -164,12 +187,67 @@ async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number>
   return exitCode;
 }
 
-async function validateCommand(files: string[]): Promise<number> {
+/** A station with fixture slots: every device at once, one worker process each, then the station summary. */
+async function runFixture(
+  config: StationConfig,
+  slots: Slot[],
+  flags: RunFlags,
+  context: { logger: Logger; tagFilters: Record<string, string[]>; filePattern?: string; casePattern?: RegExp; signal: AbortSignal; configCount: number },
+): Promise<boolean> {
+  const startedAt = Date.now();
+  const dist = assertDistribution(flags.dist ?? 'each');
+  const present = slots.filter((slot) => slot.present);
+  process.stdout.write(`Fixture: ${present.length} device(s) in ${slots.length} slot(s), --dist ${dist}, up to ${flags.jobs ?? present.length} at once\n`);
+  const junitFiles = new Map<number, string>();
+  const records = new Map<number, Awaited<ReturnType<typeof openRunRecord>>>();
+  for (const slot of present) {
+    const base = junitFileFor(flags.junit, config, context.configCount);
+    if (base) junitFiles.set(slot.slot, withSuffix(base, slot.serial));
+    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, html: flags.html ? withSuffix(flags.html, slot.serial) : undefined }, 1, context.logger, context.signal));
+  }
+  const outcomes = await runSlots({
+    configFile: config.file,
+    slots,
+    dist,
+    jobs: flags.jobs ?? present.length,
+    log: context.logger,
+    logLevel: flags.logLevel,
+    failfast: flags.failfast ?? false,
+    tagFilters: context.tagFilters,
+    filePattern: context.filePattern,
+    casePattern: context.casePattern,
+    signal: context.signal,
+    reportersFor: (slot) => {
+      const reporters: Reporter[] = [new ConsoleReporter({ prefix: `[slot ${slot.slot} ${slot.serial}] `, summary: false })];
+      const junit = junitFiles.get(slot.slot);
+      if (junit) reporters.push(new JunitReporter(junit));
+      const record = records.get(slot.slot);
+      if (record) reporters.push(record);
+      return reporters;
+    },
+  });
+  process.stdout.write(formatStationSummary(outcomes, Date.now() - startedAt));
+  for (const slot of present) {
+    const junit = junitFiles.get(slot.slot);
+    if (junit) process.stdout.write(`JUnit report (slot ${slot.slot}): ${path.relative(process.cwd(), junit)}\n`);
+    const record = records.get(slot.slot);
+    if (record) process.stdout.write(recordSummary(record, flags.html ? withSuffix(flags.html, slot.serial) : undefined, slot.config!, 1));
+  }
+  return outcomes.every((outcome) => outcome.status === 'passed' || outcome.status === 'empty');
+}
+
+/** `reports/junit.xml` + `SN-0001` → `reports/junit-SN-0001.xml`. */
+function withSuffix(file: string, suffix: string): string {
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}-${suffix.replace(/[^\w.-]/g, '_')}${ext}`;
+}
+
+async function validateCommand(files: string[], dutsFile?: string): Promise<number> {
   if (files.length === 0) throw new UsageError('missing -c/--test-configuration-file');
-  const configs = await loadAll(files);
-  for (const config of configs) {
+  for (const { config, slots } of await loadAll(files, dutsFile)) {
     const suites = config.suites.length;
-    process.stdout.write(`${path.relative(process.cwd(), config.file)}: OK (${config.connectors.size} connectors, ${config.auxiliaries.size} auxiliaries, ${suites} suite folder${suites === 1 ? '' : 's'})\n`);
+    const fixture = slots ? `, ${slots.filter((slot) => slot.present).length} device(s) in ${slots.length} slot(s)` : '';
+    process.stdout.write(`${path.relative(process.cwd(), config.file)}: OK (${config.connectors.size} connectors, ${config.auxiliaries.size} auxiliaries, ${suites} suite folder${suites === 1 ? '' : 's'}${fixture})\n`);
   }
   return EXIT.passed;
 }
@@ -181,14 +259,14 @@ function positiveInteger(value: string, option: string): number {
 }
 
 async function dumpCommand(flags: { testConfigurationFile: string; connector: string; count?: number; log?: boolean; pcap?: string; logLevel: LogLevel }): Promise<number> {
-  const [config] = await loadAll([flags.testConfigurationFile]);
+  const [{ config }] = (await loadAll([flags.testConfigurationFile])) as [PlannedRun];
   const { logger } = createLogger({ level: flags.logLevel, console: true });
-  const connector = await openConnector(config!, flags.connector, logger);
+  const connector = await openConnector(config, flags.connector, logger);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  process.stderr.write(`kiso dump: listening on "${flags.connector}" (${config!.connectors.get(flags.connector)!.type})${flags.count !== undefined ? `, ${flags.count} message(s)` : ''}; Ctrl-C to stop\n`);
+  process.stderr.write(`kiso dump: listening on "${flags.connector}" (${config.connectors.get(flags.connector)!.type})${flags.count !== undefined ? `, ${flags.count} message(s)` : ''}; Ctrl-C to stop\n`);
   try {
     const printed = await dump(connector, { count: flags.count, logFormat: flags.log, pcap: flags.pcap, signal: stop.signal, write: (line) => process.stdout.write(`${line}\n`) });
     process.stderr.write(`kiso dump: ${printed} message(s)${flags.pcap ? `, pcap: ${flags.pcap}` : ''}\n`);
@@ -200,9 +278,9 @@ async function dumpCommand(flags: { testConfigurationFile: string; connector: st
 
 async function sendCommand(messages: string[], flags: { testConfigurationFile: string; connector: string; text?: string; interval: number; logLevel: LogLevel }): Promise<number> {
   if (messages.length === 0 && flags.text === undefined) throw new UsageError('kiso send needs at least one message, e.g. kiso send -c station.yaml --connector can 123#DEADBEEF');
-  const [config] = await loadAll([flags.testConfigurationFile]);
+  const [{ config }] = (await loadAll([flags.testConfigurationFile])) as [PlannedRun];
   const { logger } = createLogger({ level: flags.logLevel, console: true });
-  const connector = await openConnector(config!, flags.connector, logger);
+  const connector = await openConnector(config, flags.connector, logger);
   try {
     const isCan = isCanConnector(connector);
     // Parse everything before sending anything: a typo in the third frame must not leave the first two on the bus.
@@ -229,7 +307,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--failfast', 'stop at the first failed or errored case')
     .option('-l, --log-path <path>', 'write the run log as NDJSON to this file (or into this folder)')
     .addOption(new Option('--log-level <level>', 'log level of the console and the log file').choices([...LOG_LEVELS]).default('info'))
-    .option('--junit [file]', 'write a JUnit XML report (default reports/junit.xml)')
+    .option('--junit [file]', 'write a JUnit XML report (default reports/junit.xml; with fixture slots one per serial number)')
+    .option('--duts <file>', 'fixture slots from this file (a list of slots) instead of the station\'s duts section')
+    .option('--dist <mode>', 'with fixture slots: each (every slot runs every case, the default) or load (identical devices share the cases)')
+    .option('--jobs <n>', 'with fixture slots: at most N slots at once', (value) => positiveInteger(value, '--jobs'))
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .addHelpText('after', '\nAny other --NAME v1,v2 is a tag filter: only cases whose tag NAME has one of the values run.\nExit codes: 0 all passed, 1 a case failed or errored, 2 usage or configuration error.')
@@ -241,7 +322,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('validate')
     .description('check station YAML files without opening anything; exit 2 with file:line:col on errors')
     .option('-c, --test-configuration-file <file>', 'station YAML to check (repeatable)', collect, [])
-    .action(async (flags: { testConfigurationFile: string[] }) => setExitCode(await validateCommand(flags.testConfigurationFile)));
+    .option('--duts <file>', 'fixture slots from this file')
+    .action(async (flags: { testConfigurationFile: string[]; duts?: string }) => setExitCode(await validateCommand(flags.testConfigurationFile, flags.duts)));
 
   program
     .command('dump')

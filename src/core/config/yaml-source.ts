@@ -56,6 +56,11 @@ export interface LoadedYaml {
 
 const ENV_PATTERN = /ENV\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}/g;
 const WHOLE_ENV = /^ENV\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}$/;
+const DUT_PATTERN = /\$\{dut\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const WHOLE_DUT = /^\$\{dut\.([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
+/** One fixture slot's values for `${dut.NAME}`; 'keep' leaves the references as they are (reading the duts section itself). */
+export type DutValues = Record<string, unknown> | 'keep';
 
 const INCLUDE_TAG = {
   tag: '!include',
@@ -67,7 +72,10 @@ class YamlLoader {
   readonly issues: ConfigIssue[] = [];
   readonly files: string[] = [];
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly dut: DutValues | undefined,
+  ) {}
 
   loadFile(file: string, at: KeyPath, includeChain: string[], includedFrom?: SourcePosition): unknown {
     let text: string;
@@ -100,6 +108,11 @@ class YamlLoader {
   }
 
   substituteEnv(value: string, at: KeyPath, position: SourcePosition): unknown {
+    if (value.includes('${dut.')) {
+      const substituted = this.substituteDut(value, at, position);
+      if (typeof substituted !== 'string') return substituted;
+      value = substituted;
+    }
     if (!value.includes('ENV{')) return value;
     const whole = WHOLE_ENV.exec(value);
     if (whole) {
@@ -107,6 +120,26 @@ class YamlLoader {
       return resolved === undefined ? undefined : typedScalar(resolved);
     }
     return value.replace(ENV_PATTERN, (_match, name: string, fallback: string | undefined) => this.lookupEnv(name, fallback, at, position) ?? '');
+  }
+
+  /** `${dut.port}` → the slot's value; a whole-value substitution keeps its type. `duts:` itself is left alone. */
+  private substituteDut(value: string, at: KeyPath, position: SourcePosition): unknown {
+    if (at[0] === 'duts') return value;
+    const lookup = (name: string): unknown => {
+      if (!this.dut) {
+        this.issues.push({ position, path: at, message: `\${dut.${name}} is a per-slot value, but the station has no duts section (add one, or pass --duts FILE)` });
+        return undefined;
+      }
+      if (this.dut === 'keep') return `\${dut.${name}}`;
+      if (!(name in this.dut)) {
+        this.issues.push({ position, path: at, message: `this slot has no value "${name}" for \${dut.${name}} (its values: ${Object.keys(this.dut).join(', ')})` });
+        return undefined;
+      }
+      return this.dut[name];
+    };
+    const whole = WHOLE_DUT.exec(value);
+    if (whole) return lookup(whole[1]!);
+    return value.replace(DUT_PATTERN, (_match, name: string) => String(lookup(name) ?? ''));
   }
 
   private lookupEnv(name: string, fallback: string | undefined, at: KeyPath, position: SourcePosition): string | undefined {
@@ -220,8 +253,8 @@ function describeYamlError(code: string, message: string, text: string, offset: 
 }
 
 /** Parses a YAML file (and what it includes) into data plus a source map. */
-export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env): LoadedYaml {
-  const loader = new YamlLoader(env);
+export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, dut?: DutValues): LoadedYaml {
+  const loader = new YamlLoader(env, dut);
   const absolute = path.resolve(file);
   const data = loader.loadFile(absolute, [], [absolute]);
   return { data, sources: loader.sources, issues: loader.issues, files: loader.files };

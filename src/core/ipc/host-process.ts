@@ -27,11 +27,17 @@ function hostEntry(): { file: string; execArgv: string[] } {
   return { file, execArgv: [] };
 }
 
-/** Every host alive, so that nothing outlives kiso even when it exits abruptly. */
+/** Every child alive (hosts, slot workers), so that nothing outlives kiso even when it exits abruptly. */
 const liveHosts = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of liveHosts) child.kill('SIGKILL');
 });
+
+/** Registers a child process to be killed if kiso exits before it. */
+export function trackChild(child: ChildProcess): void {
+  liveHosts.add(child);
+  child.once('exit', () => liveHosts.delete(child));
+}
 
 export interface HostHandlers {
   /** Events that are not replies: state, frames, frame acks, log lines. */
@@ -80,7 +86,7 @@ export class HostProcess {
     const { file, execArgv } = hostEntry();
     const child = fork(file, [], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
-    liveHosts.add(child);
+    trackChild(child);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('exit', (code, signal) => this.onExit(code, signal));
     child.on('message', (event: HostEvent) => this.onMessage(event));
@@ -159,7 +165,6 @@ export class HostProcess {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child) liveHosts.delete(this.child);
     const expected = this.currentState === 'stopping';
     this.currentState = expected ? 'stopped' : 'crashed';
     const error = expected ? new KisoError('KISO_AUX_NOT_RUNNING', `auxiliary "${this.auxName}" stopped`) : this.exitError(code, signal);

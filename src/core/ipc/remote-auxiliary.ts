@@ -8,17 +8,17 @@ import type { HostEvent, HostSpec } from './protocol.js';
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 /** Writes a host's pino line into the main log, so it reaches the file, the console and the running case. */
-export function relayLogLine(log: Logger, line: string): void {
+export function relayLogLine(log: Logger, line: string, extra: Record<string, unknown> = { host: true }): void {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    log.info({ host: true }, line);
+    log.info(extra, line);
     return;
   }
   const { level, time: _time, msg, ...fields } = entry;
   const method = LEVELS[level as number] ?? 'info';
-  log[method]({ ...fields, host: true }, String(msg ?? ''));
+  log[method]({ ...fields, ...extra }, String(msg ?? ''));
 }
 
 /** Names probed by kiso or by libraries (await, JSON, inspect) that must not turn into remote calls. */

@@ -15,6 +15,10 @@ export function formatDuration(ms: number): string {
 export interface ConsoleReporterOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
   color?: boolean;
+  /** Put before every line, e.g. `[slot 2 SN-0002] ` when several devices run at once. */
+  prefix?: string;
+  /** Print the summary table at the end (off for slots: the station summary replaces it). */
+  summary?: boolean;
 }
 
 /** Live progress (one line per case as it ends) and a summary table at the end. */
@@ -22,9 +26,14 @@ export class ConsoleReporter implements Reporter {
   private readonly out: NodeJS.WritableStream;
   private readonly color: boolean;
 
+  private readonly summary: boolean;
+
   constructor(options: ConsoleReporterOptions = {}) {
     const stream = options.stream ?? process.stdout;
-    this.out = stream;
+    const prefix = options.prefix;
+    // Lines are written whole, so a prefix can go before each one.
+    this.out = prefix ? ({ write: (text: string) => stream.write(text.replace(/^(?=.)/gm, prefix)) } as NodeJS.WritableStream) : stream;
+    this.summary = options.summary ?? true;
     this.color = options.color ?? (Boolean((stream as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR);
   }
 
@@ -48,6 +57,7 @@ export class ConsoleReporter implements Reporter {
   }
 
   onRunEnd(run: RunResult): void {
+    if (!this.summary) return;
     const cases = run.suites.flatMap((suite) => suite.cases);
     const rows = cases.map((result) => [`${result.suiteId}.${result.caseId}`, `${result.suiteName} › ${result.name}`, LABELS[result.outcome], formatDuration(result.durationMs)] as const);
     const idWidth = Math.max(2, ...rows.map((row) => row[0].length));

@@ -171,8 +171,24 @@ export class SuiteRunner {
     for (const warning of unknownLimitCases(this.options.limits, loadedSuites)) this.options.log.warn(warning);
     const results: SuiteResult[] = [];
     for (const suite of suites) results.push(await this.runSuite(suite));
-    const all = results.flatMap((suite) => suite.cases);
-    const counts = countOutcomes(all);
+    return this.finishRun(startedAt, results);
+  }
+
+  /**
+   * Runs suites handed out one at a time until `next` has none left (fixture
+   * slots sharing one case list, `--dist load`), with the same run start and
+   * end hooks as `run()`.
+   */
+  async runQueue(next: () => Promise<LoadedSuite | undefined>, expectedCases: number): Promise<RunResult> {
+    const startedAt = Date.now();
+    await this.reporter.onRunStart({ configFile: this.options.configFile, suiteCount: 0, caseCount: expectedCases, startedAt });
+    const results: SuiteResult[] = [];
+    for (let suite = await next(); suite && !this.options.signal?.aborted; suite = await next()) results.push(await this.runSuite(suite));
+    return this.finishRun(startedAt, results);
+  }
+
+  private async finishRun(startedAt: number, results: SuiteResult[]): Promise<RunResult> {
+    const counts = countOutcomes(results.flatMap((suite) => suite.cases));
     const outcome: RunOutcome = this.options.signal?.aborted ? 'aborted' : counts.error > 0 ? 'error' : counts.failed > 0 ? 'failed' : 'passed';
     const run: RunResult = { configFile: this.options.configFile, startedAt, durationMs: Date.now() - startedAt, suites: results, outcome, counts };
     await this.reporter.onRunEnd(run);
