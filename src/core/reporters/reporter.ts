@@ -16,6 +16,8 @@ export interface SuiteStartInfo {
 }
 
 export interface CaseStartInfo {
+  /** Absolute path of the suite file. */
+  file: string;
   suiteId: number;
   suiteName: string;
   caseId: number;

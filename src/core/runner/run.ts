@@ -299,7 +299,7 @@ export class SuiteRunner {
       for (;;) {
         attempt++;
         const caseInfo = attempt === 1 ? plan.info : { ...plan.info, attempt };
-        await this.reporter.onCaseStart({ suiteId: suite.id, suiteName: suite.name, caseId: caseInfo.id, name: caseInfo.name, attempt });
+        await this.reporter.onCaseStart({ file: suite.file, suiteId: suite.id, suiteName: suite.name, caseId: caseInfo.id, name: caseInfo.name, attempt });
         ({ outcome, failure, ...evidence } = await this.attempt(suite, plan, caseInfo, state));
         if (outcome === 'passed' || attempt > plan.retries || this.options.signal?.aborted) break;
         this.options.log.info({ case: plan.info.name, attempt }, `case "${plan.info.name}" ${outcome}; retrying (${attempt}/${plan.retries})`);

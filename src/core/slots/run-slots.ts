@@ -69,8 +69,8 @@ class SlotRun {
     this.mux = new ReporterMux(reporters, log);
   }
 
-  /** Error entries for cases a dead worker did not report. */
-  fill(cases: Array<{ suite: LoadedSuite; caseId: number; name: string }>, reason: string): void {
+  /** Error entries for cases a dead worker did not report, told to the slot's reporters like real ones. */
+  async fill(cases: Array<{ suite: LoadedSuite; caseId: number; name: string }>, reason: string): Promise<void> {
     const bySuite = new Map<string, CaseResult[]>();
     for (const { suite, caseId, name } of cases) {
       if (this.reported.has(key(suite.file, suite.suiteId, caseId))) continue;
@@ -98,7 +98,10 @@ class SlotRun {
     }
     for (const [file, cases] of bySuite) {
       const first = cases[0]!;
-      this.suites.push({ id: first.suiteId, name: first.suiteName, file, startedAt: Date.now(), durationMs: 0, cases });
+      for (const result of cases) await this.mux.onCaseEnd(result);
+      const suite: SuiteResult = { id: first.suiteId, name: first.suiteName, file, startedAt: Date.now(), durationMs: 0, cases };
+      this.suites.push(suite);
+      await this.mux.onSuiteEnd(suite);
     }
   }
 
@@ -155,7 +158,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
           case 'suite-start':
             return run.mux.onSuiteStart(event.info);
           case 'case-start':
-            run.running = { file: '', suiteId: event.info.suiteId, caseId: event.info.caseId, name: event.info.name, suiteName: event.info.suiteName };
+            run.running = { file: event.info.file, suiteId: event.info.suiteId, caseId: event.info.caseId, name: event.info.name, suiteName: event.info.suiteName };
             return run.mux.onCaseStart(event.info);
           case 'case-end':
             run.reported.add(key(event.result.file, event.result.suiteId, event.result.caseId));
@@ -196,10 +199,10 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
             slotLog.error({ code, signal }, run.crash);
           }
           if (run.crash) {
-            if (options.dist === 'each') run.fill(allCases, run.crash);
+            if (options.dist === 'each') await run.fill(allCases, run.crash);
             else if (run.unit) {
               const unit = run.unit;
-              run.fill(allCases.filter(({ suite, caseId }) => suite.file === unit.file && suite.suiteId === unit.suiteId && unit.caseIds.includes(caseId)), run.crash);
+              await run.fill(allCases.filter(({ suite, caseId }) => suite.file === unit.file && suite.suiteId === unit.suiteId && unit.caseIds.includes(caseId)), run.crash);
             }
           }
           const result = run.result(options.signal.aborted);
