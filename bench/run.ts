@@ -8,7 +8,9 @@ import { print, type BenchResult } from './harness.js';
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }>> = {
   startup: () => import('./startup.js'),
   runner: () => import('./runner-overhead.js'),
+  store: () => import('./store.js'),
   proxy: () => import('./proxy.js'),
+  parallel: () => import('./parallel.js'),
   virtual_can: () => import('./virtual-can.js'),
 };
 

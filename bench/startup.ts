@@ -1,14 +1,18 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, result, type BenchResult } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = 15;
+/** A run writes its record, as at a station, but into a store of its own, not ~/.kiso. */
+const STORE = mkdtempSync(path.join(tmpdir(), 'kiso-bench-startup-'));
 
 function wallMs(args: string[]): number {
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+  const child = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore', env: { ...process.env, KISO_STORE: STORE } });
   if (child.status !== 0) throw new Error(`${args.join(' ')} exited ${child.status}`);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }

@@ -129,6 +129,23 @@ export const BUILTIN_TYPES = {
     // The station builds the main-process stand-in itself (it needs the host spec); this is for the registry's checks.
     load: async () => (await import('../auxiliaries/mp-proxy.js')).MpProxyAuxiliary as unknown as AuxiliaryClass,
   },
+  CanAuxiliary: {
+    kind: 'auxiliary',
+    // pykiso has had both module paths (can_auxiliary.py, then a can_auxiliary package).
+    aliases: ['pykiso.lib.auxiliaries.can_auxiliary:CanAuxiliary', 'pykiso.lib.auxiliaries.can_auxiliary.can_auxiliary:CanAuxiliary', 'can_dbc'],
+    roles: ['com'],
+    schema: 'auxiliaries/can-dbc.schema.json',
+    summary: 'CAN messages and signals from a DBC file: send by name, decode every frame, wait on signals, periodic messages',
+    load: async () => (await import('../auxiliaries/can-dbc.js')).CanAuxiliary,
+  },
+  UdsAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.udsaux.uds_auxiliary:UdsAuxiliary', 'uds'],
+    roles: ['com'],
+    schema: 'auxiliaries/uds.schema.json',
+    summary: 'UDS diagnostics (ISO 14229) over ISO-TP (ISO 15765-2) on a CAN connector',
+    load: async () => (await import('../auxiliaries/uds.js')).UdsAuxiliary,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

@@ -246,7 +246,8 @@ class Parser {
         return;
       case 'BU_':
         this.expectPunct(':', 'after BU_');
-        while (this.peek()?.kind === 'ident' && !isKeyword(this.peek()!.text)) this.nodes.push(this.next('a node').text);
+        // Nodes are listed on the BU_ line (a misspelt keyword on the next line must not become a node).
+        while (this.peek()?.kind === 'ident' && this.peek()!.line === keyword.line && !isKeyword(this.peek()!.text)) this.nodes.push(this.next('a node').text);
         return;
       case 'VAL_TABLE_': {
         const name = this.ident('the value table name').text;

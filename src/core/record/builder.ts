@@ -65,14 +65,20 @@ function measurementRecord(m: MeasurementResult): MeasurementRecord {
   return out;
 }
 
-function logRecord(entry: CaseLogEntry): LogRecord {
+/** A suite file relative to the station YAML's folder (where suites live), else absolute. */
+function sourceFile(file: string, stationDir: string): string {
+  const relative = path.relative(stationDir, file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+function logRecord(entry: CaseLogEntry, stationDir: string): LogRecord {
   const site = entry.caller ? /^(.*):(\d+)$/.exec(entry.caller) : null;
   return {
     level: levelName(entry.level),
     timestamp: new Date(entry.time).toISOString(),
     message: entry.message,
     logger_name: entry.logger ?? null,
-    source_file: site ? path.relative(process.cwd(), site[1]!) || site[1]! : null,
+    source_file: site ? sourceFile(site[1]!, stationDir) : null,
     line_number: site ? Number(site[2]) : null,
   };
 }
@@ -110,7 +116,7 @@ export class RunRecordBuilder {
       requirements: result.requirements,
       measurements: (result.measurements ?? []).map(measurementRecord),
       attachments: (result.attachments ?? []).map((a) => ({ name: a.name, mime_type: a.mimeType, size: a.size, sha1: a.sha1, path: attachmentPath(this.id, this.phases.length + 1, a.name) })),
-      logs: (result.logs ?? []).map(logRecord),
+      logs: (result.logs ?? []).map((entry) => logRecord(entry, path.dirname(this.meta.configFile))),
     };
     if (result.error) {
       const { type, message, code, step, stack } = result.error;

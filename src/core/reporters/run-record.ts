@@ -13,6 +13,24 @@ import type { Reporter, RunStartInfo } from './reporter.js';
 /** A running record is rewritten at most this often, and after every suite: enough for a killed run to leave a trace. */
 const PARTIAL_WRITE_INTERVAL_MS = 1000;
 
+/** Records still open; one 'exit' listener for all of them (a fixture with many slots has one record each). */
+const open = new Set<RunRecordReporter>();
+let exitHookInstalled = false;
+
+function closeAllOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const reporter of [...open]) {
+      try {
+        reporter.close('kiso exited before the run ended; the phases that ran are recorded');
+      } catch (error) {
+        process.stderr.write(`kiso: could not write the run record ${reporter.id} on exit: ${describeError(error)}\n`);
+      }
+    }
+  });
+}
+
 export interface RunRecordReporterOptions {
   meta: RunMetadata;
   /** Where records go; none with --no-record. */
@@ -40,7 +58,6 @@ export class RunRecordReporter implements Reporter {
   private lastPartialWrite = 0;
   /** Attachment bytes by stored path, for the HTML report. */
   private readonly attachments = new Map<string, Uint8Array>();
-  private readonly onExit = (): void => this.close('kiso exited before the run ended; the phases that ran are recorded');
 
   constructor(private readonly options: RunRecordReporterOptions) {
     this.builder = new RunRecordBuilder(options.meta);
@@ -52,7 +69,8 @@ export class RunRecordReporter implements Reporter {
 
   onRunStart(info: RunStartInfo): void {
     this.builder.start(info.startedAt);
-    process.once('exit', this.onExit);
+    open.add(this);
+    closeAllOnExit();
     this.writePartial(true);
   }
 
@@ -97,7 +115,7 @@ export class RunRecordReporter implements Reporter {
   private finish(record: RunRecord): void {
     this.finished = true;
     this.record = record;
-    process.off('exit', this.onExit);
+    open.delete(this);
     if (this.options.store) this.recordFile = this.options.store.commit(record);
     if (this.options.htmlFile) {
       mkdirSync(path.dirname(this.options.htmlFile), { recursive: true });

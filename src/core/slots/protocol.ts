@@ -7,6 +7,7 @@ import type { LogLevel } from '../logging.js';
 import type { CaseStartInfo, RunStartInfo, SuiteStartInfo } from '../reporters/reporter.js';
 import type { CaseResult, RunResult, SuiteResult } from '../runner/results.js';
 import type { SerializedError } from '../ipc/protocol.js';
+import type { PortableStationConfig } from '../config/portable.js';
 
 export type Distribution = 'each' | 'load';
 
@@ -18,7 +19,8 @@ export interface WorkUnit {
 }
 
 export interface SlotJob {
-  configFile: string;
+  /** The slot's station config, already checked by the main process. */
+  config: PortableStationConfig;
   slot: number;
   serial: string;
   values: Record<string, unknown>;

@@ -9,6 +9,7 @@ import type { Logger, LogLevel } from '../logging.js';
 import { ReporterMux, type Reporter } from '../reporters/reporter.js';
 import { countOutcomes, type CaseResult, type RunOutcome, type RunResult, type SuiteResult } from '../runner/results.js';
 import type { LoadedSuite } from '../runner/run.js';
+import { toPortable } from '../config/portable.js';
 import type { Slot } from './duts.js';
 import { caseIdsOf, loadPlan, planUnits } from './plan.js';
 import type { Distribution, SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
@@ -127,10 +128,18 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
   for (const slot of options.slots) if (!slot.present) outcomes.set(slot.slot, { slot, status: 'empty' });
   if (present.length === 0) return options.slots.map((slot) => outcomes.get(slot.slot)!);
 
+  const entry = workerEntry();
+  const spawnWorker = (): ChildProcess => {
+    const child = fork(entry.file, [], { serialization: 'advanced', execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    trackChild(child);
+    return child;
+  };
+  // Workers boot (node, kiso, TypeScript support) while this process loads the plan: on a
+  // small machine that start-up is most of what parallel slots cost over one device.
+  const spares = Array.from({ length: Math.max(1, Math.min(options.jobs, present.length)) }, spawnWorker);
   const plan = await loadPlan(present[0]!.config!, options.filePattern);
   const allCases = plan.flatMap((suite) => caseIdsOf(suite).map((caseId, index) => ({ suite, caseId, name: suite.definition?.cases[index]?.name ?? 'load suite' })));
   const units = options.dist === 'load' ? planUnits(plan) : [];
-  const entry = workerEntry();
   const waiting = [...present];
   const runs: SlotRun[] = [];
 
@@ -139,9 +148,8 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
       const run = new SlotRun(slot, options.reportersFor(slot), options.log);
       runs.push(run);
       const slotLog = options.log.child({ slot: slot.slot, serial: slot.serial });
-      const child = fork(entry.file, [], { serialization: 'advanced', execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = spares.pop() ?? spawnWorker();
       run.child = child;
-      trackChild(child);
       let finished = false;
       let queue: Promise<void> = Promise.resolve();
       const send = (request: SlotRequest): void => {
@@ -212,7 +220,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
         });
       });
       const job: SlotJob = {
-        configFile: slot.config!.file,
+        config: toPortable(slot.config!),
         slot: slot.slot,
         serial: slot.serial,
         values: slot.values,
@@ -238,6 +246,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
     }
   });
   await Promise.all(lanes);
+  for (const spare of spares) spare.kill(); // not needed after all (interrupted, or no work left)
   if (units.length > 0) {
     // Every worker died before the list was done: what is left is nobody's, say so.
     options.log.error({ units: units.length }, `${units.length} work unit(s) were not run: every slot's worker stopped`);

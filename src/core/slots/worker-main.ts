@@ -6,12 +6,13 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadStationConfig } from '../config/load.js';
+import { fromPortable } from '../config/portable.js';
 import { serializeError } from '../ipc/protocol.js';
 import { formatLogLine, REDACTED_PATHS } from '../logging.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
 import { prepareRun } from '../run-station.js';
+import { enableTypeScript } from '../user-module.js';
 import type { SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
 
 function emit(event: SlotEvent): void {
@@ -54,6 +55,7 @@ function unitSuite(suites: readonly LoadedSuite[], unit: WorkUnit): LoadedSuite 
 }
 
 async function run(job: SlotJob): Promise<void> {
+  await typescriptReady;
   const capture = new OutputCapture();
   const log = pino(
     { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
@@ -65,7 +67,7 @@ async function run(job: SlotJob): Promise<void> {
   const strayErrors = new StrayErrors();
   process.on('unhandledRejection', (reason) => strayErrors.push(reason));
   process.on('uncaughtException', (error) => strayErrors.push(error));
-  const config = await loadStationConfig(job.configFile, { dut: job.values });
+  const config = await fromPortable(job.config);
   const prepared = await prepareRun(config, {
     log,
     capture,
@@ -129,6 +131,9 @@ process.on('message', (request: SlotRequest) => {
     }
   }
 });
+
+// Get TypeScript support ready while the main process prepares the job.
+const typescriptReady = enableTypeScript();
 
 // The main process coordinates Ctrl-C for every slot; losing it ends this worker.
 process.on('SIGINT', () => {});

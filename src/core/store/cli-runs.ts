@@ -112,7 +112,7 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .option('--serial <sn>', "one unit's history (exact serial number)")
     .option('--procedure <id>', 'procedure id')
     .option('--part-number <pn>', 'part number')
-    .addOption(new Option('--outcome <outcome>', 'run outcome').choices(OUTCOMES).argParser((v) => v.toUpperCase()))
+    .option('--outcome <outcome>', `run outcome: ${OUTCOMES.join(', ')}`)
     .option('--station <name>', 'station name')
     .option('--since <date>', 'started at or after (2025-11-23, or a date-time)')
     .option('--until <date>', 'started before (a date alone includes that whole day, UTC)')
@@ -121,13 +121,15 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .addOption(storeOption())
     .action(
       guarded(setExitCode, (flags: { serial?: string; procedure?: string; partNumber?: string; outcome?: string; station?: string; since?: string; until?: string; limit?: string; json?: boolean; store?: string }) => {
+        const outcome = flags.outcome?.toUpperCase();
+        if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new RunsUsageError(`--outcome "${flags.outcome}" is not an outcome: ${OUTCOMES.join(', ')}`);
         const limit = flags.limit === undefined ? 100 : Number(flags.limit);
         if (!Number.isInteger(limit) || limit < 0) throw new RunsUsageError(`--limit "${flags.limit}" must be a whole number (0 for all)`);
         const filter: ListFilter = {
           serial: flags.serial,
           procedure: flags.procedure,
           partNumber: flags.partNumber,
-          outcome: flags.outcome,
+          outcome,
           station: flags.station,
           since: flags.since === undefined ? undefined : parseDate(flags.since, '--since', false),
           until: flags.until === undefined ? undefined : parseDate(flags.until, '--until', true),

@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { CaseAttachments } from '../../src/core/measure/attachments.js';
+import { evaluate } from '../../src/core/measure/measurements.js';
+import { isoDuration, newRunId, RunRecordBuilder } from '../../src/core/record/builder.js';
+import { renderHtml } from '../../src/core/record/html.js';
+import { toOpenHtf } from '../../src/core/record/openhtf.js';
+import { niceTicks } from '../../src/core/record/svg-chart.js';
+import { RunStore, serialFileName } from '../../src/core/store/run-store.js';
+import { caseResult, META, recordOf, recordSchemaErrors } from '../helpers/records.js';
+
+const attachments = new CaseAttachments();
+attachments.attach('trace.csv', 't,v\n0,5\n');
+
+/** A run with every kind of measurement, a failure, a skip, an attachment and logs. */
+function richRecord() {
+  return recordOf([
+    caseResult({
+      measurements: [
+        evaluate({ name: 'supply_voltage', units: 'V', limits: { lower: 4.75, upper: 5.25 }, limitsSource: 'limits file' }, 4.98),
+        evaluate({ name: 'firmware', limits: { regex: '^1\\.4' } }, '1.4.2'),
+        evaluate({ name: 'self_test', limits: { equals: true } }, true),
+        evaluate({ name: 'iv_curve', dimensions: [{ name: 'time', units: 's' }, { name: 'voltage', units: 'V' }, { name: 'current', units: 'A' }], limits: { upper: 2 } }, [[0, 5, 0.1], [1, 5, 0.5]]),
+        evaluate({ name: 'noise', units: 'mV' }, Number.NaN),
+      ],
+      attachments: attachments.list,
+      logs: [{ level: 30, time: Date.parse('2025-11-23T10:00:00.050Z'), message: 'rail ok', logger: 'power board › supply rail', caller: '/station/suites/test_power.ts:42' }],
+    }),
+    caseResult({
+      caseId: 2,
+      name: 'gain',
+      outcome: 'failed',
+      error: { type: 'MeasurementFailure', message: 'measurement gain FAIL: 3 is below the lower limit 10', step: 'run' },
+      measurements: [evaluate({ name: 'gain', units: 'dB', limits: { lower: 10 } }, 3)],
+    }),
+    caseResult({ caseId: 3, name: 'chamber', outcome: 'skipped', skipReason: 'no chamber', attempts: 0, measurements: [evaluate({ name: 't', units: '°C' }, undefined, true)] }),
+    caseResult({ caseId: 4, name: 'hangs', outcome: 'error', error: { type: 'KisoError', code: 'KISO_TIMEOUT', message: 'case "hangs" timed out after 200 ms', step: 'run', stack: 'KisoError: ...' } }),
+  ]);
+}
+
+describe('the run record', () => {
+  it('validates against schemas/run-record.schema.json', () => {
+    const record = richRecord();
+    assert.deepEqual(recordSchemaErrors(record), []);
+    assert.equal(record.outcome, 'ERROR');
+    assert.equal(record.run_passed, false);
+    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-0001', part_number: 'PB-100', revision: 'C', batch_number: 'W47' });
+    assert.equal(record.duration, 'PT1.5S');
+    assert.deepEqual(record.counts, { passed: 1, failed: 1, error: 1, skipped: 1, total: 4 });
+    assert.deepEqual(record.outcome_details.map((d) => d.code), ['FAIL', 'KISO_TIMEOUT']);
+  });
+
+  it('the schema rejects what is not a record', () => {
+    const record = richRecord();
+    assert.notDeepEqual(recordSchemaErrors({ ...record, outcome: 'MAYBE' }), []);
+    assert.notDeepEqual(recordSchemaErrors({ ...record, unit_under_test: { serial_number: 'x' } }), []);
+    const { phases: _phases, ...noPhases } = record;
+    assert.notDeepEqual(recordSchemaErrors(noPhases), []);
+  });
+
+  it('keeps NaN as text (JSON has none), logs with source file and line, attachments by path', () => {
+    const record = richRecord();
+    const [phase] = record.phases;
+    assert.equal(phase!.measurements.find((m) => m.name === 'noise')!.measured_value, 'NaN');
+    assert.deepEqual(phase!.logs[0], { level: 'INFO', timestamp: '2025-11-23T10:00:00.050Z', message: 'rail ok', logger_name: 'power board › supply rail', source_file: 'suites/test_power.ts', line_number: 42 });
+    assert.deepEqual(phase!.attachments[0], { name: 'trace.csv', mime_type: 'text/csv', size: 8, sha1: createHash('sha1').update('t,v\n0,5\n').digest('hex'), path: `${record.id}.files/1/trace.csv` });
+    assert.equal(record.phases[2]!.measurements[0]!.outcome, 'SKIP');
+  });
+
+  it('an incomplete record (kiso stopped early) says so and still validates', () => {
+    const builder = new RunRecordBuilder(META);
+    builder.start(Date.now());
+    builder.addCase(caseResult());
+    const record = builder.incomplete('ABORTED', 'interrupted twice');
+    assert.deepEqual(recordSchemaErrors(record), []);
+    assert.equal(record.outcome, 'ABORTED');
+    assert.deepEqual(record.outcome_details, [{ code: 'KISO_ABORTED', description: 'interrupted twice' }]);
+    assert.equal(record.phases.length, 1);
+  });
+
+  it('ids sort by start time and durations are ISO 8601', () => {
+    assert.match(newRunId(new Date('2025-11-23T10:31:12.345Z')), /^20251123-103112-[a-z0-9]{8}$/);
+    assert.notEqual(newRunId(), newRunId());
+    assert.deepEqual([0, 1000, 1234, 60_000].map(isoDuration), ['PT0S', 'PT1S', 'PT1.234S', 'PT60S']);
+  });
+});
+
+describe('OpenHTF export', () => {
+  const record = richRecord();
+  const exported = toOpenHtf(record, () => Buffer.from('t,v\n0,5\n')) as Record<string, any>;
+
+  it("has the top-level fields of OpenHTF's JSON test record", () => {
+    // TestRecord.as_base_types() plus station_id and code_info (OpenHTF's _cached_record).
+    for (const key of ['dut_id', 'start_time_millis', 'end_time_millis', 'outcome', 'outcome_details', 'marginal', 'metadata', 'phases', 'subtests', 'branches', 'diagnosers', 'diagnoses', 'log_records', 'station_id', 'code_info']) {
+      assert.ok(key in exported, `missing ${key}`);
+    }
+    assert.equal(exported.dut_id, 'SN-0001');
+    assert.equal(exported.station_id, 'bench-3');
+    assert.equal(exported.outcome, 'ERROR');
+    assert.equal(exported.start_time_millis, Date.parse(record.started_at));
+    assert.equal(exported.end_time_millis - exported.start_time_millis, 1500);
+    assert.deepEqual(Object.keys(exported.code_info), ['name', 'docstring', 'sourcecode']);
+    assert.equal(exported.metadata.test_name, 'Power board functional test');
+    assert.ok('config' in exported.metadata);
+    assert.deepEqual(exported.outcome_details[1], { code: 'KISO_TIMEOUT', description: '[1.4] hangs: case "hangs" timed out after 200 ms' });
+  });
+
+  it('phases carry measurements by name, with units, dimensions, validators and outcomes', () => {
+    const phase = exported.phases[0];
+    for (const key of ['name', 'descriptor_id', 'codeinfo', 'measurements', 'options', 'start_time_millis', 'end_time_millis', 'attachments', 'result', 'outcome']) assert.ok(key in phase, `phase misses ${key}`);
+    assert.deepEqual(phase.measurements.supply_voltage, { name: 'supply_voltage', outcome: 'PASS', validators: ['4.75 <= x <= 5.25'], units: { name: 'volt', code: 'VLT', suffix: 'V' }, measured_value: 4.98 });
+    const iv = phase.measurements.iv_curve;
+    assert.deepEqual(iv.dimensions, [{ name: 'second [unit of time]', code: 'SEC', suffix: 's', description: 'time' }, { name: 'volt', code: 'VLT', suffix: 'V', description: 'voltage' }]);
+    assert.deepEqual(iv.units, { name: 'ampere', code: 'AMP', suffix: 'A' });
+    assert.deepEqual(iv.measured_value, [[0, 5, 0.1], [1, 5, 0.5]]);
+    assert.equal(phase.result.phase_result, 'CONTINUE');
+    assert.deepEqual(phase.attachments['trace.csv'], { mimetype: 'text/csv', sha1: record.phases[0]!.attachments[0]!.sha1, data: Buffer.from('t,v\n0,5\n').toString('base64') });
+    assert.equal(exported.phases[2].measurements.t.outcome, 'SKIPPED');
+    assert.equal(exported.phases[3].result.phase_result.exc_type, 'KisoError');
+    assert.equal(exported.phases[3].outcome, 'ERROR');
+  });
+
+  it('log records have the fields of OpenHTF\'s LogRecord', () => {
+    assert.deepEqual(exported.log_records, [{ level: 20, logger_name: 'power board › supply rail', source: 'suites/test_power.ts', lineno: 42, timestamp_millis: Date.parse('2025-11-23T10:00:00.050Z'), message: 'rail ok' }]);
+  });
+});
+
+describe('HTML report', () => {
+  it('is one page with nothing fetched, charts for multi-dimensional measurements and escaped text', () => {
+    const record = recordOf([
+      caseResult({
+        name: '<script>alert(1)</script>',
+        measurements: [evaluate({ name: 'iv_curve', dimensions: [{ name: 'time', units: 's' }, { name: 'voltage', units: 'V' }, { name: 'current', units: 'A' }], limits: { upper: 2 } }, [[0, 5, 0.1], [1, 5, 0.5], [2, 4.9, 0.7]])],
+        attachments: attachments.list,
+      }),
+    ]);
+    const html = renderHtml(record, () => Buffer.from('t,v\n0,5\n'));
+    assert.doesNotMatch(html, /<script/i);
+    assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'nothing is loaded from elsewhere');
+    assert.equal(html.match(/<svg class="chart"/g)?.length, 2, 'voltage and current each get a chart');
+    assert.match(html, /class="limit"><title>upper limit 2<\/title>/);
+    assert.match(html, /<a download="trace.csv" href="data:text\/csv;base64,/);
+  });
+
+  it('chart ticks are round numbers covering the range', () => {
+    assert.deepEqual(niceTicks(0, 20), [0, 5, 10, 15, 20]);
+    assert.deepEqual(niceTicks(4.6, 5.3), [4.6, 4.8, 5, 5.2]);
+  });
+});
+
+describe('the run store', () => {
+  const fresh = (): RunStore => new RunStore(mkdtempSync(path.join(tmpdir(), 'kiso-store-')));
+  const day = (n: number): number => Date.parse(`2025-11-${String(n).padStart(2, '0')}T08:00:00Z`);
+
+  it('commits records, and lists them newest first with every filter', () => {
+    const store = fresh();
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-1' }, day(1)));
+    store.commit(recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'SN-1', procedureId: 'EOL' }, day(2)));
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-2', partNumber: 'PB-200' }, day(3)));
+    assert.deepEqual(store.list().map((e) => e.started_at.slice(0, 10)), ['2025-11-03', '2025-11-02', '2025-11-01']);
+    assert.deepEqual(store.list({ serial: 'SN-1' }).map((e) => e.outcome), ['FAIL', 'PASS']);
+    assert.deepEqual(store.list({ procedure: 'EOL' }).map((e) => e.serial_number), ['SN-1']);
+    assert.deepEqual(store.list({ partNumber: 'PB-200' }).map((e) => e.serial_number), ['SN-2']);
+    assert.deepEqual(store.list({ outcome: 'FAIL' }).length, 1);
+    assert.deepEqual(store.list({ since: day(2), until: day(3) }).map((e) => e.started_at.slice(0, 10)), ['2025-11-02']);
+    assert.equal(store.list({ limit: 2 }).length, 2);
+    assert.deepEqual(store.list({ serial: 'SN-404' }), []);
+  });
+
+  it('finds a run by id or unambiguous prefix, and reads its attachments', () => {
+    const store = fresh();
+    const record = recordOf([caseResult({ attachments: attachments.list })]);
+    store.writeAttachment(record.id, record.phases[0]!.attachments[0]!.path, attachments.list[0]!.data);
+    store.commit(record);
+    assert.equal(store.read(record.id.slice(0, 17)).id, record.id);
+    assert.equal(store.readAttachment(record, record.phases[0]!.attachments[0]!.path)!.toString(), 't,v\n0,5\n');
+    assert.throws(() => store.read('20250101-000000-zzzzzzzz'), { code: 'KISO_STORE' });
+    assert.throws(() => store.read('latest'), { code: 'KISO_STORE' });
+  });
+
+  it('reindex finds a record whose kiso was killed before indexing it', () => {
+    const store = fresh();
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-1' }));
+    const orphan = recordOf([caseResult()], { serialNumber: 'SN-2' });
+    store.writeRecord(orphan); // written, never committed: as if SIGKILLed
+    assert.equal(store.list().length, 1);
+    assert.equal(store.reindex(), 2);
+    assert.deepEqual(store.list().map((e) => e.serial_number).sort(), ['SN-1', 'SN-2']);
+    assert.equal(store.list({ serial: 'SN-2' })[0]!.id, orphan.id);
+  });
+
+  it('a serial number can never name a path outside the store', () => {
+    assert.equal(serialFileName('SN-0001'), 'SN-0001.ndjson');
+    assert.equal(serialFileName('../../etc/passwd'), '%2E.%2F..%2Fetc%2Fpasswd.ndjson');
+    assert.equal(serialFileName('ÄB 1'), '%C3%84B%201.ndjson');
+    const store = fresh();
+    store.commit(recordOf([caseResult()], { serialNumber: '../x' }));
+    assert.equal(store.list({ serial: '../x' }).length, 1);
+    assert.ok(!existsSync(path.join(store.root, 'x.ndjson')));
+    rmSync(store.root, { recursive: true });
+  });
+
+  it('records are pretty JSON a person can read', () => {
+    const store = fresh();
+    const file = store.commit(recordOf([caseResult()]));
+    assert.match(readFileSync(file, 'utf8'), /^\{\n {2}"record_version": 1,\n {2}"id": "/);
+  });
+});
