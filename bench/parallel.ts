@@ -7,8 +7,8 @@ import { result, type BenchResult } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DEVICE = path.join(ROOT, 'examples/templates/simulated_udp_device.ts');
-/** Per device: CASES cases of REQUESTS requests each, every answer ANSWER_DELAY_MS late: a cycle of about 20 s of I/O waiting. */
-const CASES = 20;
+/** Per device: CASES cases of REQUESTS requests each, every answer ANSWER_DELAY_MS late: a 30 s cycle of I/O waiting, as in the 4 devices x 30 s. */
+const CASES = 30;
 const REQUESTS = 10;
 const ANSWER_DELAY_MS = 100;
 

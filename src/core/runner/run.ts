@@ -4,7 +4,7 @@ import { KisoError, describeError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { ReporterMux } from '../reporters/reporter.js';
 import { CaseEvidence } from '../measure/case-evidence.js';
-import { resolveDeclarations, unknownLimitCases, type LimitsTable } from '../measure/limits-file.js';
+import { resolveDeclarations, unknownLimitCases, type LimitsTable } from '../measure/limits-table.js';
 import { measurementVerdict, type ResolvedDeclaration } from '../measure/measurements.js';
 import { withCallerSite } from './caller-site.js';
 import type { CaseContext, CaseInfo, DefinedSuite, StepTimeouts, SuiteContext, SuiteInfo, TestCaseDefinition } from '../suite-api.js';
