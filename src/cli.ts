@@ -298,6 +298,8 @@ async function sendCommand(messages: string[], flags: { testConfigurationFile: s
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('kiso');
+  // Before any subcommand exists, so they all inherit it: commander must not exit on its own.
+  program.exitOverride();
   program
     .enablePositionalOptions()
     .description('Runs test suites against embedded devices, as a YAML station configuration describes (pykiso-compatible).')
@@ -362,12 +364,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram((code) => {
     exitCode = code;
   });
-  program.exitOverride();
   try {
     await program.parseAsync(argv as string[]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.passed : EXIT.usage;
+      // 'commander.help' is help shown because something was missing (a subcommand): a usage error.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.passed : EXIT.usage;
     }
     if (error instanceof ExitRequest) return error.code;
     if (error instanceof UsageError) {

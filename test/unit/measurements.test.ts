@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger, formatLogLine, silentLogger } from '../../src/core/logging.js';
 import { checkScalar, describeLimits } from '../../src/core/measure/limits.js';
-import { resolveDeclarations } from '../../src/core/measure/limits-file.js';
+import { resolveDeclarations } from '../../src/core/measure/limits-table.js';
 import { CaseMeasurements, checkDeclarations, evaluate, measurementVerdict } from '../../src/core/measure/measurements.js';
 import { ReporterMux } from '../../src/core/reporters/reporter.js';
 import type { CaseResult, RunResult } from '../../src/core/runner/results.js';
