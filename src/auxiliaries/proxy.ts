@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Auxiliary, type StationView } from '../core/auxiliary.js';
 import type { Message } from '../core/message.js';
+import type { PcapTrace } from '../core/trace/pcap-trace.js';
 import { TraceWriter } from '../core/trace/trace-writer.js';
 
 export interface ProxyAuxiliaryConfig {
@@ -9,8 +10,10 @@ export interface ProxyAuxiliaryConfig {
   activate_trace?: boolean;
   trace_dir?: string;
   trace_name?: string;
-  /** Rotate the trace file past this many bytes (0: one file). */
+  /** Rotate the trace file past this many bytes (0: one file); candump format only. */
   trace_max_bytes?: number;
+  /** candump: candump log lines with source and direction; pcap: a pcap file for Wireshark. */
+  trace_format?: 'candump' | 'pcap';
   processing?: boolean;
 }
 
@@ -56,7 +59,7 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
   static override connectorRoles = ['com'] as const;
 
   private readonly sinks = new Set<ProxySink>();
-  private trace?: TraceWriter;
+  private trace?: TraceWriter | PcapTrace;
   /** Frames from the bus and from auxiliaries, counted for the logs. */
   readonly counts = { fromBus: 0, fromAuxiliaries: 0 };
 
@@ -96,7 +99,8 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
   protected override async onCreate(): Promise<void> {
     if (this.config.activate_trace) {
       const dir = this.config.trace_dir ?? this.baseDir;
-      this.trace = new TraceWriter({ dir: path.resolve(this.baseDir, dir), name: this.config.trace_name ?? `${this.name}_trace`, maxBytes: this.config.trace_max_bytes });
+      const options = { dir: path.resolve(this.baseDir, dir), name: this.config.trace_name ?? `${this.name}_trace`, maxBytes: this.config.trace_max_bytes };
+      this.trace = this.config.trace_format === 'pcap' ? new (await import('../core/trace/pcap-trace.js')).PcapTrace(options) : new TraceWriter(options);
       this.log.info({ auxiliary: this.name, trace: this.trace.file }, `proxy ${this.name} traces to ${this.trace.file}`);
     }
   }

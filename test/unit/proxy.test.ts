@@ -109,3 +109,20 @@ describe('proxy wiring from YAML', () => {
     await station.stopAll();
   });
 });
+
+describe('pcap trace', () => {
+  it('writes the proxy traffic as a pcap file Wireshark opens', async () => {
+    const { readCanPcap } = await import('../../src/can/pcap.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiso-trace-'));
+    const { bus, proxy, auxiliaries } = proxyStation(['aux1', 'aux2'], { activate_trace: true, trace_dir: dir, trace_name: 'bus', trace_format: 'pcap' });
+    for (const aux of auxiliaries.values()) await aux.createInstance();
+    await auxiliaries.get('aux1')!.send(canFrame({ id: 0x7e0, data: [0x02, 0x10, 0x03] }));
+    (bus as unknown as { deliver(m: Message): void }).deliver(canFrame({ id: 0x7e8, data: [0x06, 0x50, 0x03], timestamp: 1700000000.25 }));
+    bus.inject('not a CAN frame');
+    for (const aux of auxiliaries.values()) await aux.stop();
+    await proxy.stop();
+    const records = readCanPcap(readFileSync(path.join(dir, 'bus.pcap')));
+    assert.equal(records.length, 2);
+    assert.equal(records[1]!.frame.can.id, 0x7e8);
+  });
+});
