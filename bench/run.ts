@@ -10,8 +10,10 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> 
   runner: () => import('./runner-overhead.js'),
   store: () => import('./store.js'),
   proxy: () => import('./proxy.js'),
+  trace: () => import('./trace.js'),
   parallel: () => import('./parallel.js'),
   virtual_can: () => import('./virtual-can.js'),
+  can_dbc: () => import('./can-dbc.js'),
 };
 
 const wanted = process.argv.slice(2);
