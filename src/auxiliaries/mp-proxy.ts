@@ -1,5 +1,4 @@
-import type { ProxyHub, ProxySink } from './proxy.js';
-import { isProxyEndpoint } from './proxy.js';
+import { bindProxyEndpoints, type ProxyHub, type ProxySink } from './proxy.js';
 import type { StationView } from '../core/auxiliary.js';
 import type { KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
@@ -46,11 +45,7 @@ export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
   }
 
   bindStation(station: StationView): void {
-    for (const auxName of (this.config.aux_list as string[] | undefined) ?? []) {
-      for (const connector of Object.values(station.connectorsOf(auxName) ?? {})) {
-        if (isProxyEndpoint(connector)) connector.bindProxy(this, auxName);
-      }
-    }
+    bindProxyEndpoints(this, (this.config.aux_list as string[] | undefined) ?? [], station);
   }
 
   addSink(sink: ProxySink): void {

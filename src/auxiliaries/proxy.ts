@@ -48,6 +48,15 @@ export function isProxyEndpoint(value: unknown): value is ProxyEndpoint {
   return typeof (value as ProxyEndpoint | undefined)?.bindProxy === 'function';
 }
 
+/** Binds the proxy connectors of the auxiliaries a proxy serves to that proxy (at station build). */
+export function bindProxyEndpoints(hub: ProxyHub, auxList: readonly string[], station: StationView): void {
+  for (const auxName of auxList) {
+    for (const connector of Object.values(station.connectorsOf(auxName) ?? {})) {
+      if (isProxyEndpoint(connector)) connector.bindProxy(hub, auxName);
+    }
+  }
+}
+
 /**
  * pykiso's ProxyAuxiliary: one physical connector (role `com`) shared by the
  * auxiliaries of `aux_list`. A frame from the bus reaches every attached
@@ -64,11 +73,7 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
   readonly counts = { fromBus: 0, fromAuxiliaries: 0 };
 
   override bindStation(station: StationView): void {
-    for (const auxName of this.config.aux_list) {
-      for (const connector of Object.values(station.connectorsOf(auxName) ?? {})) {
-        if (isProxyEndpoint(connector)) connector.bindProxy(this, auxName);
-      }
-    }
+    bindProxyEndpoints(this, this.config.aux_list, station);
   }
 
   addSink(sink: ProxySink): void {

@@ -4,7 +4,7 @@ import { SerialPort } from 'serialport';
 import { Connector } from '../core/connector.js';
 import { KisoError, describeError } from '../core/errors.js';
 import { nowSeconds, type Message } from '../core/message.js';
-import { requireBytes } from './tcp.js';
+import { requireBytes } from './socket-common.js';
 
 /** Parity names, plus pyserial's one-letter values (PARITY_EVEN = 'E') that pykiso YAML files carry. */
 export type SerialParity = 'none' | 'even' | 'odd' | 'mark' | 'space' | 'N' | 'E' | 'O' | 'M' | 'S';

@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import { Connector } from '../core/connector.js';
 import { KisoError } from '../core/errors.js';
 import { nowSeconds, type Message, type PeerAddress } from '../core/message.js';
-import { DEFAULT_TCP_MAX_MSG_SIZE, destroySocket, formatHostPort, requireBytes, socketErrorText, splitChunk, writeSocket } from './tcp.js';
+import { formatHostPort, requireBytes, socketErrorText } from './socket-common.js';
+import { DEFAULT_TCP_MAX_MSG_SIZE, destroySocket, splitChunk, writeSocket } from './tcp.js';
 
 export interface TcpServerConnectorConfig {
   /** Local address to listen on: an IPv4/IPv6 address or a host name. */

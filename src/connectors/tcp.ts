@@ -1,7 +1,8 @@
-import { connect, isIP, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Connector } from '../core/connector.js';
-import { KisoError, describeError } from '../core/errors.js';
+import { KisoError } from '../core/errors.js';
 import { nowSeconds, type Message, type PeerAddress } from '../core/message.js';
+import { formatHostPort, requireBytes, socketErrorText } from './socket-common.js';
 
 export interface TcpConnectorConfig {
   /** The server to connect to: an IPv4/IPv6 address or a host name. */
@@ -19,24 +20,6 @@ export interface TcpConnectorConfig {
 export const DEFAULT_TCP_MAX_MSG_SIZE = 256;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
-/** `host:port`, with IPv6 addresses in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** A socket error in words, keeping its errno code (ECONNREFUSED…) for searching. */
-export function socketErrorText(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const text = describeError(error);
-  return code && !text.includes(code) ? `${text} (${code})` : text;
-}
-
-export function requireBytes(connector: string, message: Message): Uint8Array {
-  if (!(message.data instanceof Uint8Array)) {
-    throw new KisoError('KISO_CONNECTOR_INVALID_MESSAGE', `connector "${connector}": message data must be bytes (Uint8Array), got ${typeof message.data}`);
-  }
-  return message.data;
-}
 
 /**
  * TCP is a byte stream, so a "message" is what one read returned, as with

@@ -2,9 +2,10 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { Connector } from '../core/connector.js';
 import { KisoError } from '../core/errors.js';
 import { nowSeconds, type Message, type PeerAddress } from '../core/message.js';
+import { formatHostPort, requireBytes, socketErrorText } from './socket-common.js';
 import {
-  DEFAULT_UDP_MAX_MSG_SIZE, bindUdp, closeUdp, formatHostPort, maxDatagram, peerOf, requireBytes,
-  resolveAddress, sendDatagram, socketErrorText, type ResolvedAddress,
+  DEFAULT_UDP_MAX_MSG_SIZE, bindUdp, closeUdp, maxDatagram, peerOf,
+  resolveAddress, sendDatagram, type ResolvedAddress,
 } from './udp.js';
 
 export interface UdpServerConnectorConfig {

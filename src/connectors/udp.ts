@@ -2,8 +2,9 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Connector } from '../core/connector.js';
-import { KisoError, describeError } from '../core/errors.js';
+import { KisoError } from '../core/errors.js';
 import { nowSeconds, type Message, type PeerAddress } from '../core/message.js';
+import { formatHostPort, requireBytes, socketErrorText } from './socket-common.js';
 
 export interface UdpConnectorConfig {
   /** Where datagrams go: an IPv4/IPv6 address or a host name. */
@@ -42,24 +43,6 @@ export async function resolveAddress(host: string): Promise<ResolvedAddress> {
   return { address: chosen.address, family: chosen.family === 6 ? 6 : 4 };
 }
 
-/** `host:port`, with IPv6 addresses in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** A socket error in words, keeping its errno code (EADDRINUSE…) for searching. */
-export function socketErrorText(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const text = describeError(error);
-  return code && !text.includes(code) ? `${text} (${code})` : text;
-}
-
-export function requireBytes(connector: string, message: Message): Uint8Array {
-  if (!(message.data instanceof Uint8Array)) {
-    throw new KisoError('KISO_CONNECTOR_INVALID_MESSAGE', `connector "${connector}": message data must be bytes (Uint8Array), got ${typeof message.data}`);
-  }
-  return message.data;
-}
 
 export function maxDatagram(family: 4 | 6): number {
   return family === 6 ? MAX_DATAGRAM.udp6 : MAX_DATAGRAM.udp4;
