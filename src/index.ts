@@ -23,7 +23,7 @@ export type { SerialHook, SerialHookContext } from './core/record/metadata.js';
 export type { RunRecord, PhaseRecord, MeasurementRecord } from './core/record/types.js';
 // CAN signals and diagnostics: DBC, ISO-TP, UDS, pcap traces.
 export { CanAuxiliary } from './auxiliaries/can-dbc.js';
-export type { CanAuxiliaryConfig, CanAuxiliaryStats, ReceivedSignal, SignalExpectation, WaitOptions, PeriodicOptions, PeriodicMessage } from './auxiliaries/can-dbc.js';
+export type { CanAuxiliaryConfig, CanAuxiliaryStats, ReceivedSignal, SignalExpectation, SignalRange, MessageCondition, WaitOptions, PeriodicOptions, PeriodicMessage } from './auxiliaries/can-dbc.js';
 export { UdsAuxiliary } from './auxiliaries/uds.js';
 export type { UdsAuxiliaryConfig, UdsTpLayerConfig, UdsLayerConfig } from './auxiliaries/uds.js';
 export { Dbc, DbcError, parseDbc, loadDbc } from './can/dbc/index.js';

@@ -21,8 +21,21 @@ export interface ReceivedSignal extends DecodedSignal {
   timestamp?: number;
 }
 
-/** What a signal must be: a physical value, a value-table label, or a test on the physical value. */
-export type SignalExpectation = number | string | ((value: number, signal: ReceivedSignal) => boolean);
+/** A physical range, both ends included; either end may be left out. */
+export interface SignalRange {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * What a signal must be: a physical value, a value-table label, a range, or
+ * a test on the physical value. (Functions do not cross processes: with
+ * processing: true, use the other forms.)
+ */
+export type SignalExpectation = number | string | SignalRange | ((value: number, signal: ReceivedSignal) => boolean);
+
+/** Which frame of a message: a test, or the values some of its signals must have. */
+export type MessageCondition = ((message: DecodedMessage) => boolean) | Readonly<Record<string, number | string | SignalRange>>;
 
 export interface WaitOptions {
   /** Give up after this long (default 1000 ms); then an AssertionError says what was seen. */
@@ -65,74 +78,92 @@ export interface CanAuxiliaryStats {
 
 export const DEFAULT_WAIT_MS = 1000;
 
-interface Waiter {
-  check(decoded: DecodedMessage): boolean;
+function describeRange(range: SignalRange, unit: string): string {
+  const u = unit ? ` ${unit}` : '';
+  if (range.min !== undefined && range.max !== undefined) return `${range.min}..${range.max}${u}`;
+  return range.min !== undefined ? `>= ${range.min}${u}` : `<= ${range.max}${u}`;
 }
 
+interface Waiter {
+  check(decoded: DecodedMessage): boolean;
+  cancel(error: Error): void;
+}
+
+/**
+ * A running periodic message. Its internals are ES private fields, so the
+ * handle crosses a process boundary (processing: true) as a plain snapshot
+ * { message, cycleMs, sent, missed }; there, stopPeriodic(name) and
+ * setSignals() control it.
+ */
 class Periodic implements PeriodicMessage {
+  readonly message: string;
   sent = 0;
   missed = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = false;
-  private ticks = 0;
-  private readonly started = performance.now();
-  private frame: CanFrame;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight = false;
+  #ticks = 0;
+  readonly #started = performance.now();
+  #frame: CanFrame;
+  #values: Record<string, SignalInput>;
+  readonly #owner: CanAuxiliary<CanAuxiliaryConfig>;
+  readonly #options: EncodeOptions;
 
   constructor(
-    private readonly owner: CanAuxiliary<CanAuxiliaryConfig>,
-    private readonly dbcMessage: DbcMessage,
-    private values: Record<string, SignalInput>,
+    owner: CanAuxiliary<CanAuxiliaryConfig>,
+    message: DbcMessage,
+    values: Record<string, SignalInput>,
     readonly cycleMs: number,
-    private readonly options: EncodeOptions,
+    options: EncodeOptions,
   ) {
-    this.frame = owner.encode(dbcMessage.name, values, options);
-  }
-
-  get message(): string {
-    return this.dbcMessage.name;
+    this.message = message.name;
+    this.#owner = owner;
+    this.#options = options;
+    this.#values = values;
+    this.#frame = owner.encode(message.name, values, options);
   }
 
   start(): void {
-    this.tick();
+    this.#tick();
   }
 
   update(values: Readonly<Record<string, SignalInput>>): void {
-    this.replace({ ...this.values, ...values });
+    this.replace({ ...this.#values, ...values });
   }
 
   replace(values: Readonly<Record<string, SignalInput>>): void {
     // Encoded now, so a bad value fails at the caller, not in a timer.
-    this.frame = this.owner.encode(this.dbcMessage.name, values, this.options);
-    this.values = { ...values };
+    this.#frame = this.#owner.encode(this.message, values, this.#options);
+    this.#values = { ...values };
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.ticks = -1;
-    this.owner.forgetPeriodic(this);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#ticks = -1;
+    this.#owner.forgetPeriodic(this);
   }
 
-  private tick(): void {
-    if (this.ticks < 0) return;
-    this.ticks++;
-    if (this.inFlight) this.missed++;
+  #tick(): void {
+    if (this.#ticks < 0) return;
+    this.#ticks++;
+    if (this.#inFlight) this.missed++;
     else {
-      this.inFlight = true;
-      this.owner
-        .sendFrame(this.frame)
+      this.#inFlight = true;
+      this.#owner
+        .sendFrame(this.#frame)
         .then(() => this.sent++)
         .catch((error: unknown) => {
+          if (this.#ticks < 0) return; // stopped meanwhile: the connector closing is no failure
           this.missed++;
-          this.owner.periodicFailed(this, error);
+          this.#owner.periodicFailed(this, error);
         })
         .finally(() => {
-          this.inFlight = false;
+          this.#inFlight = false;
         });
     }
     // Scheduled against the start time, so the period does not drift.
-    const next = this.started + this.ticks * this.cycleMs - performance.now();
-    this.timer = setTimeout(() => this.tick(), Math.max(0, next));
+    const next = this.#started + this.#ticks * this.cycleMs - performance.now();
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, next));
   }
 }
 
@@ -299,18 +330,33 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
     }
     return this.waitFor(pick, timeoutMs, options.signal, () => {
       const last = this.lastSignal(`${signal.messageName}.${signal.name}`);
-      const wanted = typeof expected === 'function' ? 'satisfy the condition' : `become ${this.describeValue(signal, expected)}`;
+      const wanted = typeof expected === 'function' ? 'satisfy the condition' : typeof expected === 'object' ? `reach ${describeRange(expected, signal.unit)}` : `become ${this.describeValue(signal, expected)}`;
       const seen = last ? `last value ${this.describeReceived(last)}` : this.latest.has(signal.messageName) ? `the last ${signal.messageName} frame did not carry it (multiplexed)` : `no ${signal.messageName} frame was received`;
       return `${signal.messageName}.${signal.name} did not ${wanted} within ${timeoutMs} ms; ${seen}`;
     });
   }
 
-  /** Waits for the next frame of a message (optionally one that passes `where`). */
-  async waitForMessage(messageName: string, options: WaitOptions & { where?: (message: DecodedMessage) => boolean } = {}): Promise<DecodedMessage> {
+  /** Waits for the next frame of a message; `where` picks one by a test or by signal values (`{ DiagPage: 1 }`). */
+  async waitForMessage(messageName: string, options: WaitOptions & { where?: MessageCondition } = {}): Promise<DecodedMessage> {
     this.ensureRunning('waitForMessage');
-    this.dbc.message(messageName);
+    const message = this.dbc.message(messageName);
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
-    const pick = (decoded: DecodedMessage): DecodedMessage | undefined => (decoded.name === messageName && (!options.where || options.where(decoded)) ? decoded : undefined);
+    const where = options.where;
+    let test: ((decoded: DecodedMessage) => boolean) | undefined;
+    if (typeof where === 'function') test = where;
+    else if (where) {
+      const checks = Object.entries(where).map(([name, expected]) => {
+        const signal = message.signalsByName.get(name);
+        if (!signal) throw new KisoError('KISO_DBC_SIGNAL', `message ${messageName} has no signal "${name}"`);
+        const matches = this.expectation(signal, expected);
+        return (decoded: DecodedMessage): boolean => {
+          const value = decoded.signals[name];
+          return value !== undefined && matches({ ...value, message: messageName, timestamp: decoded.timestamp });
+        };
+      });
+      test = (decoded) => checks.every((check) => check(decoded));
+    }
+    const pick = (decoded: DecodedMessage): DecodedMessage | undefined => (decoded.name === messageName && (!test || test(decoded)) ? decoded : undefined);
     if (options.includeLatest) {
       const current = this.latest.get(messageName);
       if (current && pick(current)) return current;
@@ -331,12 +377,12 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
   }
 
   /** @internal */
-  forgetPeriodic(periodic: Periodic): void {
+  forgetPeriodic(periodic: PeriodicMessage): void {
     if (this.periodics.get(periodic.message) === periodic) this.periodics.delete(periodic.message);
   }
 
   /** @internal */
-  periodicFailed(periodic: Periodic, error: unknown): void {
+  periodicFailed(periodic: PeriodicMessage, error: unknown): void {
     if (this.warnedPeriodic.has(periodic.message)) return;
     this.warnedPeriodic.add(periodic.message);
     this.log.warn({ auxiliary: this.name, message: periodic.message, err: error }, `periodic ${periodic.message} could not be sent: ${describeError(error)} (further failures are counted in "missed")`);
@@ -357,6 +403,10 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
           resolve(found);
           return true;
         },
+        cancel: (error) => {
+          finish();
+          reject(error);
+        },
       };
       const onAbort = (): void => {
         finish();
@@ -374,6 +424,11 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
 
   private expectation(signal: DbcSignal, expected: SignalExpectation): (received: ReceivedSignal) => boolean {
     if (typeof expected === 'function') return (received) => expected(received.value, received);
+    if (typeof expected === 'object') {
+      const { min = -Infinity, max = Infinity } = expected;
+      if (typeof min !== 'number' || typeof max !== 'number' || min > max) throw new KisoError('KISO_DBC_SIGNAL', `${signal.messageName}.${signal.name}: a range needs numbers min <= max, got ${JSON.stringify(expected)}`);
+      return (received) => received.value >= min && received.value <= max;
+    }
     if (typeof expected === 'string') {
       const labels = signal.valueTable ? [...signal.valueTable.values()] : [];
       if (!labels.includes(expected)) {
@@ -418,14 +473,20 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
 
   protected override async onDelete(): Promise<void> {
     this.stopPeriodic();
+    this.cancelWaits(new KisoError('KISO_AUX_NOT_RUNNING', `auxiliary "${this.name}" stopped while a wait was under way`));
   }
 
-  protected override onConnectorFault(): void {
+  protected override onConnectorFault(error: Error): void {
     this.stopPeriodic();
+    this.cancelWaits(error);
+  }
+
+  private cancelWaits(error: Error): void {
+    for (const waiter of [...this.waiters]) waiter.cancel(error);
   }
 
   protected override async executeCommand(command: string, data: unknown, signal: AbortSignal): Promise<unknown> {
-    const args = (data ?? {}) as { message?: string; signals?: Record<string, SignalInput>; signal?: string; value?: number | string; timeout_ms?: number; cycle_ms?: number };
+    const args = (data ?? {}) as { message?: string; signals?: Record<string, SignalInput>; signal?: string; value?: SignalExpectation; timeout_ms?: number; cycle_ms?: number };
     switch (command) {
       case 'send_message':
         return (await this.sendMessage(String(args.message), args.signals ?? {})).data;
@@ -439,7 +500,7 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
         this.stopPeriodic(args.message);
         return true;
       case 'wait_for_signal':
-        return this.waitForSignal(String(args.signal), args.value as number | string, { timeoutMs: args.timeout_ms, signal });
+        return this.waitForSignal(String(args.signal), args.value as SignalExpectation, { timeoutMs: args.timeout_ms, signal });
       default:
         return super.executeCommand(command, data, signal);
     }

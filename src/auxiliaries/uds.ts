@@ -129,6 +129,16 @@ export class UdsAuxiliary extends Auxiliary<UdsAuxiliaryConfig> {
     return this.client.securityAccess(level, computeKey, options);
   }
 
+  /** 0x27 requestSeed alone (odd level); with sendKey() the two steps work across processes, where a key function cannot go. */
+  requestSeed(level: number, options?: RequestOptions): Promise<Uint8Array> {
+    return this.client.requestSeed(level, options);
+  }
+
+  /** 0x27 sendKey for the level requestSeed() opened. */
+  sendKey(level: number, key: Uint8Array | readonly number[], options?: RequestOptions): Promise<void> {
+    return this.client.sendKey(level, key, options);
+  }
+
   routineControl(control: RoutineControlType, routineId: number, data?: Uint8Array | readonly number[], options?: RequestOptions): Promise<Uint8Array> {
     return this.client.routineControl(control, routineId, data, options);
   }

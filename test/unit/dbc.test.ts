@@ -260,6 +260,21 @@ describe('CanAuxiliary', () => {
     assert.equal((await aux.waitForSignal('GearState', 'Drive', { includeLatest: true, timeoutMs: 1 })).raw, 3);
   });
 
+  it('waits for a range, and picks a message frame by signal values (forms that cross processes)', async () => {
+    const { aux, ecu } = await setup();
+    const inRange = aux.waitForSignal('EngineSpeed', { min: 2000, max: 2500 }, { timeoutMs: GUARD_MS });
+    const page = aux.waitForMessage('MuxMessage', { where: { MuxId: 2, Gear: 'D' }, timeoutMs: GUARD_MS });
+    await ecu.send(dbc.encode('EngineData', { EngineSpeed: 1900 }));
+    await ecu.send(dbc.encode('MuxMessage', { Gear: 'R' }));
+    await ecu.send(dbc.encode('EngineData', { EngineSpeed: 2100 }));
+    await ecu.send(dbc.encode('MuxMessage', { Gear: 'D' }));
+    assert.equal((await inRange).value, 2100);
+    assert.equal((await page).signals.Gear!.label, 'D');
+    await assert.rejects(aux.waitForSignal('EngineSpeed', { min: 5000 }, { timeoutMs: 5 }), /EngineData\.EngineSpeed did not reach >= 5000 rpm within 5 ms; last value 2100 rpm/);
+    await assert.rejects(aux.waitForSignal('EngineSpeed', { min: 5, max: 1 }), /a range needs numbers min <= max/);
+    await assert.rejects(aux.waitForMessage('MuxMessage', { where: { Nope: 1 } }), /message MuxMessage has no signal "Nope"/);
+  });
+
   it('says what it saw when a wait times out', async () => {
     const { aux, ecu } = await setup();
     await assert.rejects(aux.waitForSignal('GearState', 'Drive', { timeoutMs: 5 }), { name: 'AssertionError', message: 'EngineData.GearState did not become "Drive" within 5 ms; no EngineData frame was received' });
@@ -299,6 +314,13 @@ describe('CanAuxiliary', () => {
     await until(() => seen.length === 2, 'two frames');
     const last = dbc.decode(seen[1]!)!.signals;
     assert.deepEqual([last.EngineSpeed!.value, last.GearState!.label, last.Torque!.value], [1000, 'Drive', 5]);
+  });
+
+  it('ends the waits under way when it stops', async () => {
+    const { aux } = await setup();
+    const waiting = aux.waitForSignal('EngineSpeed', 1, { timeoutMs: GUARD_MS });
+    await aux.deleteInstance();
+    await assert.rejects(waiting, (error: Error) => isKisoError(error, 'KISO_AUX_NOT_RUNNING') && /stopped while a wait was under way/.test(error.message));
   });
 
   it('is not usable before it starts', async () => {

@@ -31,7 +31,7 @@ export class EcuSimulator extends CanAuxiliary<EcuSimulatorConfig> {
       dbc: { type: 'string', minLength: 1, kisoPath: true, description: 'The DBC the ECU speaks.' },
       request_id: { type: 'integer', minimum: 0, maximum: 0x7ff, default: 0x7e0 },
       response_id: { type: 'integer', minimum: 0, maximum: 0x7ff, default: 0x7e8 },
-      vin: { type: 'string', minLength: 17, maxLength: 17, default: 'KISO0SIMULATED001' },
+      vin: { type: 'string', minLength: 17, maxLength: 17, default: '1KS0EXAMPLE000001' },
     },
     required: ['dbc'],
     additionalProperties: false,

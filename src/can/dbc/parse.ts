@@ -120,7 +120,6 @@ interface AttributeDefinition {
 interface PendingSignal {
   signal: DbcSignal;
   muxIndicator?: string;
-  column: number;
 }
 
 interface PendingMessage {
@@ -415,7 +414,7 @@ class Parser {
     };
     owner.message.signals.push(signal);
     owner.message.signalsByName.set(signal.name, signal);
-    owner.signals.push({ signal, muxIndicator, column: nameToken.column });
+    owner.signals.push({ signal, muxIndicator });
   }
 
   private comment(keyword: Token): void {
@@ -658,8 +657,7 @@ class Parser {
     }
     for (const { message, signals, skipped } of this.messages) {
       if (skipped) continue;
-      const switches = signals.filter((pending) => pending.signal.isMultiplexer);
-      const plainSwitches = switches.filter((pending) => pending.muxIndicator === 'M');
+      const plainSwitches = signals.filter((pending) => pending.muxIndicator === 'M');
       for (const { signal, muxIndicator } of signals) {
         if (muxIndicator === undefined || muxIndicator === 'M') continue;
         const value = Number(/^m(\d+)/.exec(muxIndicator)![1]);
@@ -691,7 +689,6 @@ class Parser {
         }
       }
       message.decodeOrder = decodeOrder(message, this.file);
-      if (switches.length === 0) continue;
     }
   }
 }
