@@ -6,7 +6,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from './core/config/issues.js';
 import { loadStationConfig, type StationConfig } from './core/config/load.js';
 import { describeError, isKisoError } from './core/errors.js';
-import { createLogger, formatLogLine, LOG_LEVELS, type Logger, type LogLevel } from './core/logging.js';
+import { createLogger, formatLogLine, LOG_LEVELS, silentLogger, type Logger, type LogLevel } from './core/logging.js';
+import { StationRuntime } from './core/station.js';
 import { kisoVersion } from './core/package-root.js';
 import { ConsoleReporter } from './core/reporters/console.js';
 import { JunitReporter } from './core/reporters/junit.js';
@@ -245,6 +246,13 @@ function withSuffix(file: string, suffix: string): string {
 async function validateCommand(files: string[], dutsFile?: string): Promise<number> {
   if (files.length === 0) throw new UsageError('missing -c/--test-configuration-file');
   for (const { config, slots } of await loadAll(files, dutsFile)) {
+    // Build the station too (opens nothing): types that read files of their own (a DBC) check them here.
+    try {
+      await (await StationRuntime.build(config, silentLogger())).stopAll();
+    } catch (error) {
+      process.stderr.write(`kiso: ${path.relative(process.cwd(), config.file)}: ${describeError(error)}\n`);
+      return EXIT.usage;
+    }
     const suites = config.suites.length;
     const fixture = slots ? `, ${slots.filter((slot) => slot.present).length} device(s) in ${slots.length} slot(s)` : '';
     process.stdout.write(`${path.relative(process.cwd(), config.file)}: OK (${config.connectors.size} connectors, ${config.auxiliaries.size} auxiliaries, ${suites} suite folder${suites === 1 ? '' : 's'}${fixture})\n`);
@@ -402,7 +410,8 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   main(process.argv).then(
-    (code) => process.exit(code),
+    // A pipe takes 64 KiB at once: let stdout drain (kiso schema | ...) before exiting.
+    (code) => process.stdout.write('', () => process.exit(code)),
     (error: unknown) => {
       process.stderr.write(`kiso: ${describeError(error)}\n`);
       process.exit(EXIT.failed);

@@ -53,5 +53,8 @@ describe('example: CAN signals and UDS diagnostics', () => {
     assert.equal(result.code, 2, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stderr, new RegExp(`auxiliary "can": .*vehicle\\.dbc:${line + 1}:\\d+: expected "\\]" after the maximum, found "rpm" \\(a text\\)`));
     assert.doesNotMatch(result.stdout, /Suite 1/);
+    const validate = await runCli(['validate', '-c', path.join(copy, 'can_dbc_uds.yaml')], { env: { KISO_CAN_PORT: port() } });
+    assert.equal(validate.code, 2, `${validate.stdout}\n${validate.stderr}`);
+    assert.match(validate.stderr, new RegExp(`vehicle\\.dbc:${line + 1}:\\d+: expected "\\]" after the maximum`));
   });
 });

@@ -16,6 +16,7 @@ export function reviveError(serialized: SerializedError): Error {
   error.name = serialized.name;
   if (serialized.code) (error as { code?: string }).code = serialized.code;
   if (serialized.stack) error.stack = serialized.stack;
+  if (serialized.fields) Object.assign(error, serialized.fields);
   return error;
 }
 

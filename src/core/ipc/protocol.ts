@@ -11,6 +11,8 @@ export interface SerializedError {
   message: string;
   code?: string;
   stack?: string;
+  /** The error's own plain fields (a UDS negative response's nrc and nrcName, ...). */
+  fields?: Record<string, string | number | boolean>;
 }
 
 export interface HostedConnectorSpec {
@@ -57,7 +59,10 @@ export type HostEvent =
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
-    return { name: error.name, message: error.message, code: (error as { code?: string }).code, stack: error.stack };
+    const fields = Object.fromEntries(
+      Object.entries(error).filter(([key, value]) => key !== 'code' && ['string', 'number', 'boolean'].includes(typeof value)),
+    ) as Record<string, string | number | boolean>;
+    return { name: error.name, message: error.message, code: (error as { code?: string }).code, stack: error.stack, ...(Object.keys(fields).length ? { fields } : {}) };
   }
   return { name: 'Error', message: String(error) };
 }
