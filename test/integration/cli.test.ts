@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli, ROOT } from '../helpers/cli.js';
+import { CLI, runCli, ROOT } from '../helpers/cli.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'kiso-cli-'));
 const freePort = (): string => String(40000 + Math.floor(Math.random() * 20000));
@@ -115,6 +115,10 @@ describe('suites in a station folder of their own', () => {
 });
 
 describe('usage', () => {
+  it('the built kiso command is executable (npx kiso runs it directly)', () => {
+    assert.ok((statSync(CLI).mode & 0o111) !== 0, `${CLI} has no execute bit`);
+  });
+
   it('--help and --version exit 0', async () => {
     const help = await runCli(['--help']);
     assert.equal(help.code, 0);
