@@ -1,3 +1,6 @@
+import assert from 'node:assert/strict';
+import { after } from 'node:test';
+import { settledLeftovers, snapshotHandles } from '../../src/core/leftover-handles.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,3 +174,20 @@ export class Cleanups {
   }
 }
 
+
+/**
+ * The common start of a peer test file: says once why its tests skip when a
+ * peer is missing, and after the file checks that every port, child process
+ * and timer its tests opened is closed again.
+ */
+export function peerTestFile(label: string): { skip: string | false; cleanups: Cleanups } {
+  const missing = peersMissing();
+  if (missing) console.log(`${label} peer tests skipped: ${missing}`);
+  const baseline = snapshotHandles();
+  const cleanups = new Cleanups();
+  after(async () => {
+    await cleanups.run();
+    assert.deepEqual(await settledLeftovers(baseline, 50), []);
+  });
+  return { skip: missing ?? false, cleanups };
+}

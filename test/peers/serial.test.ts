@@ -5,21 +5,10 @@ import { after, describe, it } from 'node:test';
 import { parseDelimiter, SerialConnector, StreamFramer, type SerialConnectorConfig } from '../../src/connectors/serial.js';
 import { BUILTIN_TYPES } from '../../src/core/builtins.js';
 import { isKisoError } from '../../src/core/errors.js';
-import { settledLeftovers, snapshotHandles } from '../../src/core/leftover-handles.js';
 import { silentLogger } from '../../src/core/logging.js';
-import { Cleanups, collect, peersMissing, PtyPair, PythonPeer, waitUntil } from './peer-helpers.js';
+import { collect, peerTestFile, PtyPair, PythonPeer, waitUntil } from './peer-helpers.js';
 
-const missing = peersMissing();
-if (missing) console.log(`serial peer tests skipped: ${missing}`);
-const skip = missing ?? false;
-
-const baseline = snapshotHandles();
-const cleanups = new Cleanups();
-after(async () => {
-  await cleanups.run();
-  // Every port, child process and timer the tests opened is closed again.
-  assert.deepEqual(await settledLeftovers(baseline, 50), []);
-});
+const { skip, cleanups } = peerTestFile('serial');
 
 function connector(config: SerialConnectorConfig, name = 'uart'): SerialConnector {
   const serial = new SerialConnector(config, { name, log: silentLogger(), baseDir: process.cwd() });

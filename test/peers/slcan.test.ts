@@ -4,22 +4,11 @@ import { encodeSlcan, parseSlcanLine, SlcanConnector, type SlcanConnectorConfig 
 import { BUILTIN_TYPES } from '../../src/core/builtins.js';
 import { canFrame, type CanFrame } from '../../src/core/can.js';
 import { isKisoError } from '../../src/core/errors.js';
-import { settledLeftovers, snapshotHandles } from '../../src/core/leftover-handles.js';
 import { silentLogger } from '../../src/core/logging.js';
 import type { Message } from '../../src/core/message.js';
-import { Cleanups, collect, peersMissing, PtyPair, PythonPeer, waitUntil, type PeerEvent } from './peer-helpers.js';
+import { collect, peerTestFile, PtyPair, PythonPeer, waitUntil, type PeerEvent } from './peer-helpers.js';
 
-const missing = peersMissing();
-if (missing) console.log(`slcan peer tests skipped: ${missing}`);
-const skip = missing ?? false;
-
-const baseline = snapshotHandles();
-const cleanups = new Cleanups();
-after(async () => {
-  await cleanups.run();
-  // Every port, child process and timer the tests opened is closed again.
-  assert.deepEqual(await settledLeftovers(baseline, 50), []);
-});
+const { skip, cleanups } = peerTestFile('slcan');
 
 interface Bench {
   pty: PtyPair;

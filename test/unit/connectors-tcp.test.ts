@@ -7,23 +7,15 @@ import type { Connector } from '../../src/core/connector.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
 import type { Message } from '../../src/core/message.js';
+import { connectorContext, connectorTestFile } from '../helpers/connector-tests.js';
 
 const HOST = '127.0.0.1';
-const context = (name: string) => ({ name, log: silentLogger(), baseDir: process.cwd() });
+const context = connectorContext;
 const client = (config: Partial<TcpConnectorConfig> & { dest_port: number }) => new TcpConnector({ dest_ip: HOST, ...config }, context('tcp_client'));
 const server = (config: Partial<TcpServerConnectorConfig> = {}) => new TcpServerConnector({ dest_ip: HOST, dest_port: 0, ...config }, context('tcp_server'));
 
 /** Everything opened by a test, closed at the end even when it fails. */
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function opened<T extends Connector<any>>(connector: T): Promise<T> {
-  await connector.open();
-  cleanups.push(() => connector.close());
-  return connector;
-}
+const { opened, cleanups } = connectorTestFile();
 
 function boundPort(connector: TcpServerConnector): number {
   const address = connector.address();
