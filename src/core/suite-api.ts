@@ -51,6 +51,12 @@ export interface SuiteContext {
   readonly signal: AbortSignal;
   /** Shared by the suite's setup, its cases and its teardown. */
   readonly state: Record<string, unknown>;
+  /**
+   * The fixture slot this run tests, when the station has `duts:`: its
+   * `slot`, `serial_number` and its own values (what `${dut.NAME}` reads in
+   * the YAML). Undefined for a station without slots.
+   */
+  readonly dut: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface CaseContext extends SuiteContext {

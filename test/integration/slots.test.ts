@@ -44,6 +44,8 @@ describe('fixture slots', () => {
     assert.match(readFileSync(path.join(dir, 'junit-SN-0001.xml'), 'utf8'), /tests="3" failures="0" errors="0"/);
     // the slot's log lines reach its case in its own report
     assert.match(slot3, /<system-out>[^<]*firmware version[^<]*1\.3\.9/);
+    // ctx.dut gives the suite its slot's values
+    assert.match(slot3, /<system-out>[^<]*firmware version[^<]*serial=SN-0003/);
   });
 
   it('--dist load: the devices share the case list, every case runs exactly once', async () => {

@@ -25,7 +25,7 @@ export default defineSuite({
       name: 'the firmware is 1.4.2',
       async run(ctx) {
         const version = await ask(ctx.aux('dut'), 'VERSION?');
-        ctx.log.info({ version }, 'firmware version');
+        ctx.log.info({ version, serial: ctx.dut?.serial_number }, 'firmware version');
         assert.equal(version, '1.4.2', 'wrong firmware');
       },
     },

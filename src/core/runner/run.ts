@@ -76,6 +76,8 @@ export interface RunnerOptions {
   casePattern?: RegExp;
   defaultTimeouts?: StepTimeouts;
   strayErrors?: StrayErrors;
+  /** The fixture slot's values, for `ctx.dut`. */
+  dut?: Readonly<Record<string, unknown>>;
   /** Aborts the run (Ctrl-C): the running step ends as ERROR, the rest is skipped, reports still written. */
   signal?: AbortSignal;
   /** The station's limits file: replaces the limits the suites declare. */
@@ -391,6 +393,7 @@ export class SuiteRunner {
       case: caseInfo,
       state,
       signal,
+      dut: this.options.dut,
       aux: <T>(name: string) => station.auxiliary(name) as unknown as T,
       get log() {
         log ??= withCallerSite(baseLog.child(caseInfo ? { suite: suite.name, case: caseInfo.name } : { suite: suite.name }));

@@ -78,6 +78,7 @@ async function run(job: SlotJob): Promise<void> {
     filePattern: job.filePattern,
     casePattern: job.casePattern ? new RegExp(job.casePattern) : undefined,
     signal: interrupt.signal,
+    dut: { ...job.values, slot: job.slot, serial_number: job.serial },
   });
   try {
     if (job.dist === 'each') {
