@@ -124,8 +124,9 @@ export class HostProcess {
     });
   }
 
+  /** Sends to the host; after it died there is no one to tell (its crash already failed what waited on it). */
   send(request: HostRequest): void {
-    this.child?.send(request);
+    if (this.child?.connected) this.child.send(request);
   }
 
   /** Asks the host to stop; escalates to SIGTERM, then SIGKILL. */
