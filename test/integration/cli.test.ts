@@ -160,3 +160,21 @@ describe('usage', () => {
     assert.match(result.stdout, /pykiso\.lib\.connectors\.cc_udp:CCUdp/);
   });
 });
+
+describe('editor schema', () => {
+  it('`kiso schema` compiles, accepts the example stations and flags a wrong key as an editor would', async () => {
+    const { Ajv } = await import('ajv');
+    const { parse } = await import('yaml');
+    const result = await runCli(['schema']);
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    ajv.addFormat('address', true);
+    const validate = ajv.compile(JSON.parse(result.stdout) as object);
+    for (const name of ['loopback.yaml', 'failing.yaml']) {
+      const data = parse(readFileSync(path.join(ROOT, 'examples/templates', name), 'utf8')) as unknown;
+      assert.equal(validate(data), true, `${name}: ${JSON.stringify(validate.errors)}`);
+    }
+    const typo = parse('auxiliaries: {}\nconnectors:\n  udp:\n    type: CCUdp\n    config: { dest_ip: 127.0.0.1, dest_prot: 5000 }\n') as unknown;
+    assert.equal(validate(typo), false);
+    assert.ok(validate.errors?.some((error) => error.params && (error.params as { additionalProperty?: string }).additionalProperty === 'dest_prot'));
+  });
+});
