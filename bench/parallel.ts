@@ -64,6 +64,7 @@ test_suite_list:
 
 /** Wall time of a whole `kiso -c` run (process start to exit) with `slots` simulated devices. */
 function cycleSeconds(slots: number): number {
+  process.stderr.write(`bench: parallel: ${slots} device(s), about ${(CASES * REQUESTS * ANSWER_DELAY_MS) / 1000} s...\n`);
   const dir = mkdtempSync(path.join(tmpdir(), `kiso-bench-par${slots}-`));
   const file = station(dir, slots, 20000 + Math.floor(Math.random() * 30000));
   const start = process.hrtime.bigint();

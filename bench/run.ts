@@ -21,8 +21,10 @@ let failed = false;
 for (const [name, load] of Object.entries(BENCHES)) {
   if (wanted.length && !wanted.includes(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
+  const started = performance.now();
   try {
     print(await (await load()).run());
+    process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } catch (error) {
     failed = true;
     process.stderr.write(`bench ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -60,6 +60,7 @@ export async function run(): Promise<BenchResult[]> {
       const record = makeRecord(i, t0 + i * 60_000);
       if (i >= RUNS - SAMPLES * 10) insertMs.push(time(() => store.commit(record)));
       else store.commit(record);
+      if (i % 20_000 === 19_999) process.stderr.write(`bench: store: ${i + 1} runs stored\n`);
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;
 
