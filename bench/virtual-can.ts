@@ -127,17 +127,12 @@ function bindSocket(socket: Socket, port: number, address?: string): Promise<voi
   });
 }
 
-async function measureRaw(port: number, datagram: Uint8Array): Promise<{ report: Report; sent: number }> {
-  const receiver = new Receiver(spawnSelf(['raw', String(port)]));
+/** Starts a receiver child of `mode`, runs `send` (which returns how many it sent), then asks the receiver what arrived. */
+async function againstReceiver(mode: 'raw' | 'kiso', port: number, send: () => Promise<number>): Promise<{ report: Report; sent: number }> {
+  const receiver = new Receiver(spawnSelf([mode, String(port)]));
   try {
     await receiver.next();
-    const socket = createSocket('udp4');
-    await bindSocket(socket, 0, DEFAULT_INTERFACE_IPV4);
-    socket.setMulticastInterface(DEFAULT_INTERFACE_IPV4);
-    socket.setMulticastTTL(1);
-    socket.setMulticastLoopback(true);
-    const sent = await blast(() => new Promise((resolve, reject) => socket.send(datagram, port, GROUP, (error) => (error ? reject(error) : resolve()))));
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const sent = await send();
     const report = await drained(async () => {
       receiver.write('report');
       return (await receiver.next()) as unknown as Report;
@@ -146,6 +141,19 @@ async function measureRaw(port: number, datagram: Uint8Array): Promise<{ report:
   } finally {
     await receiver.stop('quit');
   }
+}
+
+async function measureRaw(port: number, datagram: Uint8Array): Promise<{ report: Report; sent: number }> {
+  return againstReceiver('raw', port, async () => {
+    const socket = createSocket('udp4');
+    await bindSocket(socket, 0, DEFAULT_INTERFACE_IPV4);
+    socket.setMulticastInterface(DEFAULT_INTERFACE_IPV4);
+    socket.setMulticastTTL(1);
+    socket.setMulticastLoopback(true);
+    const sent = await blast(() => new Promise((resolve, reject) => socket.send(datagram, port, GROUP, (error) => (error ? reject(error) : resolve()))));
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    return sent;
+  });
 }
 
 async function kisoSender(port: number): Promise<VirtualCanConnector> {
@@ -155,20 +163,12 @@ async function kisoSender(port: number): Promise<VirtualCanConnector> {
 }
 
 async function measureKisoToKiso(port: number): Promise<{ report: Report; sent: number }> {
-  const receiver = new Receiver(spawnSelf(['kiso', String(port)]));
-  try {
-    await receiver.next();
+  return againstReceiver('kiso', port, async () => {
     const connector = await kisoSender(port);
     const sent = await blast((seq) => connector.send(frameFor(seq)));
     await connector.close();
-    const report = await drained(async () => {
-      receiver.write('report');
-      return (await receiver.next()) as unknown as Report;
-    });
-    return { report, sent };
-  } finally {
-    await receiver.stop('quit');
-  }
+    return sent;
+  });
 }
 
 async function measureKisoToPython(port: number, script: string): Promise<{ report: Report; sent: number }> {
