@@ -23,16 +23,11 @@ interface PendingBatch {
  * has handled it. Same semantics as ProxyAuxiliary, across processes.
  */
 export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
-  static configSchema?: object;
-  static connectorRoles = ['com'] as const;
-
   private readonly sinks = new Set<ProxySink>();
   private readonly outgoing: FrameBatcher<string>;
   private readonly pendingBatches = new Map<number, PendingBatch>();
   private nextSeq = 1;
   private readonly settlers: PendingBatch['settle'] = [];
-  /** Frames received from the host (bus and other auxiliaries), for the benchmarks and logs. */
-  framesIn = 0;
 
   constructor(spec: HostSpec, log: Logger) {
     super(spec, log);
@@ -67,7 +62,6 @@ export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
   protected override onFrames(event: Extract<HostEvent, { type: 'frames' | 'frames-ack' }>): void {
     if (event.type === 'frames') {
       const messages = unpackMessages(event.batch);
-      this.framesIn += messages.length;
       const sender = event.sender ?? undefined;
       for (const message of messages) for (const sink of this.sinks) sink.push(message, sender);
       return;

@@ -69,8 +69,6 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
 
   private readonly sinks = new Set<ProxySink>();
   private trace?: TraceWriter | PcapTrace;
-  /** Frames from the bus and from auxiliaries, counted for the logs. */
-  readonly counts = { fromBus: 0, fromAuxiliaries: 0 };
 
   override bindStation(station: StationView): void {
     bindProxyEndpoints(this, this.config.aux_list, station);
@@ -90,7 +88,6 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
     const physical = this.connector('com');
     const onWire = physical.wireForm(message);
     await physical.send(onWire);
-    this.counts.fromAuxiliaries++;
     const stamped = onWire.timestamp === undefined ? { ...onWire, timestamp: Date.now() / 1000 } : onWire;
     this.trace?.record(stamped, sender, 'T');
     for (const sink of this.sinks) sink.push(stamped, sender);
@@ -120,7 +117,6 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
   }
 
   protected override onMessage(message: Message): void {
-    this.counts.fromBus++;
     this.trace?.record(message, this.connector('com').name, 'R');
     for (const sink of this.sinks) sink.push(message, undefined);
   }

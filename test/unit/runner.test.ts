@@ -172,7 +172,7 @@ describe('reporters', () => {
   it("captures a case's log lines for its report", async () => {
     const capture = new OutputCapture();
     const { createLogger, formatLogLine } = await import('../../src/core/logging.js');
-    const { logger } = createLogger({ level: 'info', capture: (line) => capture.push(formatLogLine(line)) });
+    const { logger } = createLogger({ level: 'info', capture: (line) => capture.pushJson(line, formatLogLine) });
     const suite = defineSuite({ cases: [{ name: 'talks', run(ctx) { ctx.log.info('voltage is 4.98 V'); } }, { name: 'quiet', run() {} }] });
     const result = await new SuiteRunner(provider(), new ReporterMux([], logger), { configFile: 'x', log: logger, capture }).run([{ file: '/x/t.ts', suiteId: 1, definition: suite }]);
     assert.equal(result.suites[0]!.cases[0]!.output.length, 1);

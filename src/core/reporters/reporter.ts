@@ -44,9 +44,6 @@ export class ReporterMux implements Required<Reporter> {
     private readonly log: Logger,
   ) {}
 
-  add(reporter: Reporter): void {
-    this.reporters.push(reporter);
-  }
 
   private async call<H extends Hook>(hook: H, argument: Parameters<NonNullable<Reporter[H]>>[0]): Promise<void> {
     for (const reporter of this.reporters) {

@@ -88,7 +88,3 @@ export function countOutcomes(cases: Iterable<CaseResult>): OutcomeCounts {
   }
   return counts;
 }
-
-export function allCases(run: { suites: readonly SuiteResult[] }): CaseResult[] {
-  return run.suites.flatMap((suite) => suite.cases);
-}

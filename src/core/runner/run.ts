@@ -21,9 +21,6 @@ export class OutputCapture {
   current: string[] | undefined;
   /** The running case's lines, structured, for the run record. */
   logs: CaseLogEntry[] | undefined;
-  push(line: string): void {
-    this.current?.push(line);
-  }
   /** One raw pino line: formatted into `current`, structured into `logs`. */
   pushJson(raw: string, format: (raw: string) => string): void {
     if (!this.current) return;
