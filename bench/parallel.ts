@@ -68,7 +68,7 @@ function cycleSeconds(slots: number): number {
   const dir = mkdtempSync(path.join(tmpdir(), `kiso-bench-par${slots}-`));
   const file = station(dir, slots, 20000 + Math.floor(Math.random() * 30000));
   const start = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), '-c', file, '--no-record', '--log-level', 'warn'], { cwd: dir, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/cli/main.js'), '-c', file, '--no-record', '--log-level', 'warn'], { cwd: dir, encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (run.status !== 0) throw new Error(`kiso with ${slots} slot(s) exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
   const passed = new RegExp(`STATION PASSED: ${slots} of ${slots} device`).test(run.stdout);

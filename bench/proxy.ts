@@ -3,12 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadStationConfig } from '../src/core/config/load.js';
-import { unpackMessages } from '../src/core/ipc/frame-pack.js';
+import { loadStationConfig } from '../src/config/load.js';
+import { unpackMessages } from '../src/processing/frame-pack.js';
 import { silentLogger } from '../src/core/logging.js';
-import { StationRuntime } from '../src/core/station.js';
+import { StationRuntime } from '../src/station/station.js';
 import { median, percentile, result, type BenchResult } from './harness.js';
 import type { CountingAuxiliary } from './types/counting-auxiliary.js';
+import { registerBuiltins } from '../src/builtins.js';
+
+registerBuiltins();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FRAMES = 1_000_000;

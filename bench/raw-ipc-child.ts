@@ -3,7 +3,7 @@
  * FrameSourceConnector and sends them packed in the same batches, with
  * nothing of kiso in between, as fast as process.send allows.
  */
-import { packMessages } from '../src/core/ipc/frame-pack.js';
+import { packMessages } from '../src/processing/frame-pack.js';
 import type { Message } from '../src/core/message.js';
 
 process.on('message', async (request: { frames: number; batch: number }) => {

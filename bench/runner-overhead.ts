@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { silentLogger } from '../src/core/logging.js';
-import { ConsoleReporter } from '../src/core/reporters/console.js';
-import { ReporterMux } from '../src/core/reporters/reporter.js';
-import { StrayErrors, SuiteRunner, type AuxiliaryProvider } from '../src/core/runner/run.js';
-import { defineSuite } from '../src/core/suite-api.js';
+import { ConsoleReporter } from '../src/results/reporters/console.js';
+import { ReporterMux } from '../src/results/reporters/reporter.js';
+import { StrayErrors, SuiteRunner, type AuxiliaryProvider } from '../src/runner/run.js';
+import { defineSuite } from '../src/runner/suite-api.js';
 import { median, result, type BenchResult } from './harness.js';
 
 const CASES = 5_000;

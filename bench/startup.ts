@@ -19,7 +19,7 @@ function wallMs(args: string[]): number {
 
 /** Start-up of `kiso -c loopback.yaml` (process start to exit), against bare `node -e 0` timed alternately in the same run. */
 export async function run(): Promise<BenchResult[]> {
-  const kisoArgs = [path.join(ROOT, 'dist/src/cli.js'), '-c', 'examples/templates/loopback.yaml', '--log-level', 'warn'];
+  const kisoArgs = [path.join(ROOT, 'dist/src/cli/main.js'), '-c', 'examples/templates/loopback.yaml', '--log-level', 'warn'];
   wallMs(kisoArgs); // warm the file cache
   const kiso: number[] = [];
   const bare: number[] = [];

@@ -1,11 +1,11 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { evaluate } from '../src/core/measure/measurements.js';
-import { RunRecordBuilder } from '../src/core/record/builder.js';
-import type { RunRecord } from '../src/core/record/types.js';
-import type { CaseResult } from '../src/core/runner/results.js';
-import { indexEntry, RunStore } from '../src/core/store/run-store.js';
+import { evaluate } from '../src/results/measurements.js';
+import { RunRecordBuilder } from '../src/results/record/builder.js';
+import type { RunRecord } from '../src/results/record/types.js';
+import type { CaseResult } from '../src/results/outcomes.js';
+import { indexEntry, RunStore } from '../src/store/run-store.js';
 import { median, result, type BenchResult } from './harness.js';
 
 /**

@@ -1,8 +1,8 @@
 import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { canFrame } from '../src/core/can.js';
-import { TraceWriter, formatTraceLine } from '../src/core/trace/trace-writer.js';
+import { canFrame } from '../src/can/frame.js';
+import { TraceWriter, formatTraceLine } from '../src/can/trace/trace-writer.js';
 import { result, type BenchResult } from './harness.js';
 
 const FRAMES = 1_000_000;

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { result, type BenchResult } from './harness.js';
 import { DEFAULT_INTERFACE_IPV4, RECEIVE_BUFFER_BYTES, VirtualCanConnector, encodeFrame } from '../src/connectors/virtual-can.js';
-import { canFrame } from '../src/core/can.js';
+import { canFrame } from '../src/can/frame.js';
 import { silentLogger } from '../src/core/logging.js';
 import { packageRoot } from '../src/core/package-root.js';
 

@@ -1,8 +1,8 @@
 /**
  * kiso's public API: what suites and user types import from 'kiso'.
  */
-export { defineSuite } from './core/suite-api.js';
-export type { SuiteDefinition, TestCaseDefinition, SuiteContext, CaseContext, SuiteInfo, CaseInfo, StepTimeouts, DefinedSuite } from './core/suite-api.js';
+export { defineSuite } from './runner/suite-api.js';
+export type { SuiteDefinition, TestCaseDefinition, SuiteContext, CaseContext, SuiteInfo, CaseInfo, StepTimeouts, DefinedSuite } from './runner/suite-api.js';
 export { Connector } from './core/connector.js';
 export type { ConnectorContext, ConnectorStats, MessageReceiver } from './core/connector.js';
 export { Auxiliary } from './core/auxiliary.js';
@@ -14,13 +14,13 @@ export type { ErrorCode } from './core/errors.js';
 export { ReceiveQueue } from './core/receive-queue.js';
 export { CommunicationAuxiliary } from './auxiliaries/communication.js';
 export type { Logger } from './core/logging.js';
-export type { Reporter } from './core/reporters/reporter.js';
-export type { RunResult, CaseResult, SuiteResult, Outcome } from './core/runner/results.js';
-export type { MeasurementDeclaration, MeasuredValue, MeasurementOutcome, Dimension, Row } from './core/measure/measurements.js';
-export type { Limits } from './core/measure/limits.js';
-export type { AttachmentContent } from './core/measure/attachments.js';
-export type { SerialHook, SerialHookContext } from './core/record/metadata.js';
-export type { RunRecord, PhaseRecord, MeasurementRecord } from './core/record/types.js';
+export type { Reporter } from './results/reporters/reporter.js';
+export type { RunResult, CaseResult, SuiteResult, Outcome } from './results/outcomes.js';
+export type { MeasurementDeclaration, MeasuredValue, MeasurementOutcome, Dimension, Row } from './results/measurements.js';
+export type { Limits } from './results/limits.js';
+export type { AttachmentContent } from './results/attachments.js';
+export type { SerialHook, SerialHookContext } from './results/record/metadata.js';
+export type { RunRecord, PhaseRecord, MeasurementRecord } from './results/record/types.js';
 // CAN signals and diagnostics: DBC, ISO-TP, UDS, pcap traces.
 export { CanAuxiliary } from './auxiliaries/can-dbc.js';
 export type { CanAuxiliaryConfig, CanAuxiliaryStats, ReceivedSignal, SignalExpectation, SignalRange, MessageCondition, WaitOptions, PeriodicOptions, PeriodicMessage } from './auxiliaries/can-dbc.js';
@@ -35,5 +35,9 @@ export type { UdsClientOptions, UdsTransport, UdsResponse, RequestOptions, Sessi
 export { UdsServer, xorKey } from './can/uds-server.js';
 export type { UdsServerOptions } from './can/uds-server.js';
 export { PcapWriter, readCanPcap } from './can/pcap.js';
-export { MemoryCanBus, memoryCanPair } from './can/memory-bus.js';
-export type { CanFrame } from './core/can.js';
+export { MemoryCanBus, memoryCanPair } from './connectors/memory-can.js';
+import { registerBuiltins } from './builtins.js';
+
+// Suites and user types that load kiso as a library resolve built-in names too.
+registerBuiltins();
+export type { CanFrame } from './can/frame.js';

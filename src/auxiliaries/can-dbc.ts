@@ -2,7 +2,7 @@ import { AssertionError } from 'node:assert';
 import path from 'node:path';
 import { Dbc, DbcError, type DbcMessage, type DbcSignal, type DecodedMessage, type DecodedSignal, type EncodeOptions, type SignalInput } from '../can/dbc/index.js';
 import { Auxiliary, type AuxiliaryContext } from '../core/auxiliary.js';
-import type { CanFrame } from '../core/can.js';
+import type { CanFrame } from '../can/frame.js';
 import { KisoError, describeError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 

@@ -3,11 +3,11 @@ import type { StationView } from '../core/auxiliary.js';
 import type { KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { Message } from '../core/message.js';
-import { FrameBatcher } from '../core/ipc/frame-batcher.js';
-import { unpackMessages } from '../core/ipc/frame-pack.js';
-import { reviveError } from '../core/ipc/host-process.js';
-import type { HostEvent, HostSpec } from '../core/ipc/protocol.js';
-import { RemoteAuxiliary } from '../core/ipc/remote-auxiliary.js';
+import { FrameBatcher } from '../processing/frame-batcher.js';
+import { unpackMessages } from '../processing/frame-pack.js';
+import { reviveError } from '../processing/host-process.js';
+import type { HostEvent, HostSpec } from '../processing/protocol.js';
+import { RemoteAuxiliary } from '../processing/remote-auxiliary.js';
 
 interface PendingBatch {
   settle: Array<{ resolve: () => void; reject: (error: Error) => void }>;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Auxiliary, type StationView } from '../core/auxiliary.js';
 import type { Message } from '../core/message.js';
-import type { PcapTrace } from '../core/trace/pcap-trace.js';
-import { TraceWriter } from '../core/trace/trace-writer.js';
+import type { PcapTrace } from '../can/trace/pcap-trace.js';
+import { TraceWriter } from '../can/trace/trace-writer.js';
 
 export interface ProxyAuxiliaryConfig {
   /** The auxiliaries that share the physical connector, each through its own proxy connector. */
@@ -102,7 +102,7 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
     if (this.config.activate_trace) {
       const dir = this.config.trace_dir ?? this.baseDir;
       const options = { dir: path.resolve(this.baseDir, dir), name: this.config.trace_name ?? `${this.name}_trace`, maxBytes: this.config.trace_max_bytes };
-      this.trace = this.config.trace_format === 'pcap' ? new (await import('../core/trace/pcap-trace.js')).PcapTrace(options) : new TraceWriter(options);
+      this.trace = this.config.trace_format === 'pcap' ? new (await import('../can/trace/pcap-trace.js')).PcapTrace(options) : new TraceWriter(options);
       this.log.info({ auxiliary: this.name, trace: this.trace.file }, `proxy ${this.name} traces to ${this.trace.file}`);
     }
   }

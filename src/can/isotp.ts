@@ -1,4 +1,4 @@
-import { canFrame, fdPaddedLength, FD_LENGTHS, type CanFrame } from '../core/can.js';
+import { canFrame, fdPaddedLength, FD_LENGTHS, type CanFrame } from './frame.js';
 import type { Connector } from '../core/connector.js';
 import { KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { CanFrame } from '../core/can.js';
+import type { CanFrame } from './frame.js';
 import { KisoError } from '../core/errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Connector } from '../core/connector.js';
-import { canFrame, validateCanFrame, type CanFrame } from '../core/can.js';
+import { canFrame, validateCanFrame, type CanFrame } from '../can/frame.js';
 import type { Message } from '../core/message.js';
 
 /** python-can's `can_filters` entry: a frame passes when `id & can_mask === can_id & can_mask`. */

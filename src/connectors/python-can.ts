@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { canFrame, type CanFrame } from '../core/can.js';
+import { canFrame, type CanFrame } from '../can/frame.js';
 import { KisoError, describeError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import { CanConnector, type CanConnectorConfig } from './can-base.js';

@@ -1,4 +1,4 @@
-import { canFrame, dlcToLength, lengthToDlc, MAX_EXTENDED_ID, MAX_STANDARD_ID, type CanFrame } from '../core/can.js';
+import { canFrame, dlcToLength, lengthToDlc, MAX_EXTENDED_ID, MAX_STANDARD_ID, type CanFrame } from '../can/frame.js';
 import { KisoError } from '../core/errors.js';
 import { nowSeconds } from '../core/message.js';
 import type { CanFields } from '../core/message.js';

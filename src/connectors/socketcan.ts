@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync, readFileSync, readdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { canFrame, formatCandumpLog, type CanFrame } from '../core/can.js';
+import { canFrame, formatCandumpLog, type CanFrame } from '../can/frame.js';
 import type { ConnectorContext } from '../core/connector.js';
 import { KisoError, describeError } from '../core/errors.js';
 import { nowSeconds } from '../core/message.js';

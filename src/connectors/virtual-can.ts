@@ -6,7 +6,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { CanConnector, type CanConnectorConfig } from './can-base.js';
 import { socketErrorText } from './socket-common.js';
 import { closeUdp } from './udp.js';
-import { canFrameProblem, type CanFrame } from '../core/can.js';
+import { canFrameProblem, type CanFrame } from '../can/frame.js';
 import { KisoError } from '../core/errors.js';
 import type { CanFields } from '../core/message.js';
 

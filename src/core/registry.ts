@@ -1,13 +1,56 @@
 import path from 'node:path';
 import type { AuxiliaryClass } from './auxiliary.js';
-import { BUILTIN_TYPES, type BuiltinType } from './builtins.js';
 import type { ConnectorClass } from './connector.js';
+import type { AuxiliaryHandle } from './auxiliary.js';
 import { KisoError, describeError } from './errors.js';
+import type { Logger } from './logging.js';
 import { readSchema } from './package-root.js';
+import { suggest } from './suggest.js';
 import { importFile, importPackage } from './user-module.js';
 
 export type TypeKind = 'connector' | 'auxiliary';
 export type TypeClass = ConnectorClass | AuxiliaryClass;
+
+/**
+ * A proxy auxiliary (ProxyAuxiliary, MpProxyAuxiliary): it shares its `com`
+ * connector between the auxiliaries of its aux_list. The station and the
+ * config checks read these flags instead of knowing type names.
+ */
+export interface ProxyTrait {
+  /** The proxy connector type the auxiliaries it serves use. */
+  connectorType: string;
+  /** Whether the proxy and its physical connector always run in a host process. */
+  hosted: boolean;
+}
+
+/** The main-process stand-in of a proxy whose proxy runs in a host process. */
+export type HostedProxyClass = new (spec: never, log: Logger) => { asTyped(): AuxiliaryHandle };
+
+interface BuiltinConnector {
+  kind: 'connector';
+  aliases: readonly string[];
+  /** The JSON schema of its `config`, a file under `schemas/`. */
+  schema: string;
+  summary: string;
+  /** It is the end of a proxy link (CCProxy, CCMpProxy), not a physical connector. */
+  proxyEndpoint?: true;
+  load: () => Promise<ConnectorClass>;
+}
+
+interface BuiltinAuxiliary {
+  kind: 'auxiliary';
+  aliases: readonly string[];
+  /** Connector roles the type needs (checked before anything loads). */
+  roles: readonly string[];
+  schema: string;
+  summary: string;
+  proxy?: ProxyTrait;
+  load: () => Promise<AuxiliaryClass>;
+}
+
+/** One entry of the built-in list: its names, its schema, a lazy loader, its traits. */
+export type BuiltinType = BuiltinConnector | BuiltinAuxiliary;
+export type TypeCatalog = Readonly<Record<string, BuiltinType>>;
 
 export interface ResolvedType {
   kind: TypeKind;
@@ -17,48 +60,53 @@ export interface ResolvedType {
   /** JSON schema of the type's `config`, when it has one. */
   configSchema?: object;
   connectorRoles?: readonly string[];
+  /** Built-in proxy auxiliaries only. */
+  proxy?: ProxyTrait;
+  /** Built-in proxy connectors only. */
+  proxyEndpoint?: boolean;
   load(): Promise<TypeClass>;
 }
 
+// The built-in list lives at the package edge (src/builtins.ts), which registers it at start.
+let catalog: TypeCatalog = {};
 const byAlias = new Map<string, [string, BuiltinType]>();
-for (const [name, entry] of Object.entries(BUILTIN_TYPES) as Array<[string, BuiltinType]>) {
-  byAlias.set(name, [name, entry]);
-  for (const alias of entry.aliases) byAlias.set(alias, [name, entry]);
+
+/** Registers the built-in types; a name or alias given twice is a programming error. */
+export function registerBuiltinTypes(types: TypeCatalog): void {
+  if (catalog === types) return;
+  const next = new Map<string, [string, BuiltinType]>();
+  for (const [name, entry] of Object.entries(types)) {
+    for (const alias of [name, ...entry.aliases]) {
+      if (next.has(alias)) throw new Error(`built-in type name "${alias}" is given twice (${next.get(alias)![0]} and ${name})`);
+      next.set(alias, [name, entry]);
+    }
+  }
+  catalog = types;
+  byAlias.clear();
+  for (const [alias, value] of next) byAlias.set(alias, value);
+}
+
+/** The registered built-in types, by short name. */
+export function builtinTypes(): TypeCatalog {
+  return catalog;
 }
 
 export function builtinNames(kind?: TypeKind): string[] {
-  return (Object.entries(BUILTIN_TYPES) as Array<[string, BuiltinType]>)
+  return Object.entries(catalog)
     .filter(([, entry]) => !kind || entry.kind === kind)
     .map(([name]) => name);
 }
 
+/** The built-in proxy auxiliary that is (or is not) hosted in a process of its own. */
+export function builtinProxyType(hosted: boolean): { name: string; proxy: ProxyTrait } {
+  for (const [name, entry] of Object.entries(catalog)) {
+    if (entry.kind === 'auxiliary' && entry.proxy?.hosted === hosted) return { name, proxy: entry.proxy };
+  }
+  throw new Error(`no built-in ${hosted ? 'hosted ' : ''}proxy auxiliary is registered`);
+}
+
 export function isUserTypeReference(type: string): boolean {
   return type.startsWith('./') || type.startsWith('../') || path.isAbsolute(type) || (type.includes(':') && !type.startsWith('pykiso.'));
-}
-
-/** The closest known names, for "did you mean" hints. */
-export function suggest(input: string, candidates: readonly string[], max = 3): string[] {
-  const score = (candidate: string): number => editDistance(input.toLowerCase(), candidate.toLowerCase());
-  return candidates
-    .map((candidate) => ({ candidate, distance: score(candidate) }))
-    .filter(({ candidate, distance }) => distance <= Math.max(2, Math.floor(candidate.length / 3)))
-    .sort((a, b) => a.distance - b.distance)
-    .slice(0, max)
-    .map(({ candidate }) => candidate);
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 function isConnectorClass(value: unknown): value is ConnectorClass {
@@ -83,7 +131,16 @@ export async function resolveType(type: string, expected: TypeKind, baseDir: str
     if (entry.kind !== expected) {
       throw new KisoError('KISO_TYPE_UNKNOWN', `"${type}" is a ${entry.kind} type, but it is used as ${article(expected)} ${expected}`);
     }
-    return { kind: entry.kind, name, builtin: true, configSchema: readSchema(entry.schema), connectorRoles: entry.kind === 'auxiliary' ? entry.roles : undefined, load: entry.load };
+    return {
+      kind: entry.kind,
+      name,
+      builtin: true,
+      configSchema: readSchema(entry.schema),
+      connectorRoles: entry.kind === 'auxiliary' ? entry.roles : undefined,
+      proxy: entry.kind === 'auxiliary' ? entry.proxy : undefined,
+      proxyEndpoint: entry.kind === 'connector' ? entry.proxyEndpoint === true : undefined,
+      load: entry.load,
+    };
   }
   if (!isUserTypeReference(type)) {
     const known = builtinNames(expected);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 
 /** Run records of the tests go to a store of their own, never the developer's ~/.kiso (a test may still pass KISO_STORE). */
 const TEST_STORE = mkdtempSync(path.join(tmpdir(), 'kiso-test-store-'));

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { RunRecordBuilder, type RunMetadata } from '../../src/core/record/builder.js';
-import type { RunRecord } from '../../src/core/record/types.js';
-import { countOutcomes, type CaseResult } from '../../src/core/runner/results.js';
+import { RunRecordBuilder, type RunMetadata } from '../../src/results/record/builder.js';
+import type { RunRecord } from '../../src/results/record/types.js';
+import { countOutcomes, type CaseResult } from '../../src/results/outcomes.js';
 import { ROOT } from './cli.js';
 
 let validator: ValidateFunction | undefined;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readCanPcap } from '../../src/can/pcap.js';
-import { parseCandumpLog } from '../../src/core/can.js';
+import { parseCandumpLog } from '../../src/can/frame.js';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 
 const YAML = 'test/fixtures/valid/bringup.yaml';

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { RunRecord } from '../../src/core/record/types.js';
-import type { IndexEntry } from '../../src/core/store/run-store.js';
+import type { RunRecord } from '../../src/results/record/types.js';
+import type { IndexEntry } from '../../src/store/run-store.js';
 import { CLI, ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { recordSchemaErrors } from '../helpers/records.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { settledLeftovers, snapshotHandles } from '../../src/core/leftover-handles.js';
+import { settledLeftovers, snapshotHandles } from '../../src/cli/leftover-handles.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PythonCanConnector, decodeFrameLine, encodeFrameFields, type PythonCanConnectorConfig } from '../../src/connectors/python-can.js';
-import { canFrame, type CanFrame } from '../../src/core/can.js';
+import { canFrame, type CanFrame } from '../../src/can/frame.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
 import { Cleanups, PYTHON, PYTHON_DIR, PythonPeer, collect, waitUntil, type PeerEvent } from './peer-helpers.js';

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDelimiter, SerialConnector, StreamFramer, type SerialConnectorConfig } from '../../src/connectors/serial.js';
-import { BUILTIN_TYPES } from '../../src/core/builtins.js';
+import { BUILTIN_TYPES } from '../../src/builtins.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
 import { collect, peerTestFile, PtyPair, PythonPeer, waitUntil } from './peer-helpers.js';

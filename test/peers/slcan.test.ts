@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { encodeSlcan, parseSlcanLine, SlcanConnector, type SlcanConnectorConfig } from '../../src/connectors/slcan.js';
-import { BUILTIN_TYPES } from '../../src/core/builtins.js';
-import { canFrame, type CanFrame } from '../../src/core/can.js';
+import { BUILTIN_TYPES } from '../../src/builtins.js';
+import { canFrame, type CanFrame } from '../../src/can/frame.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
 import type { Message } from '../../src/core/message.js';

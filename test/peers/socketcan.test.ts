@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { SocketCanConnector, kernelFilters, kernelHasSocketCan, loadSocketCanModule, type SocketCanConnectorConfig, type SocketCanModule, type SocketCanNativeFrame, type SocketCanRawChannel } from '../../src/connectors/socketcan.js';
-import { canFrame, type CanFrame } from '../../src/core/can.js';
+import { canFrame, type CanFrame } from '../../src/can/frame.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
 import { Cleanups, PYTHON, PythonPeer, collect, waitUntil, type PeerEvent } from './peer-helpers.js';

@@ -9,7 +9,7 @@ import { PcapWriter } from '../../src/can/pcap.js';
 import { UDS_SERVICES, UdsClient, UdsNegativeResponseError } from '../../src/can/uds.js';
 import { UdsServer, xorKey } from '../../src/can/uds-server.js';
 import { VirtualCanConnector } from '../../src/connectors/virtual-can.js';
-import { canFrame, type CanFrame } from '../../src/core/can.js';
+import { canFrame, type CanFrame } from '../../src/can/frame.js';
 import { silentLogger } from '../../src/core/logging.js';
 
 /**

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, it, type TestContext } from 'node:test';
 import { encode } from '@msgpack/msgpack';
 import { DEFAULT_GROUP_IPV6, VirtualCanConnector, encodeFrame, type VirtualCanConnectorConfig } from '../../src/connectors/virtual-can.js';
-import { canFrame, type CanFrame, type CanFrameInit } from '../../src/core/can.js';
+import { canFrame, type CanFrame, type CanFrameInit } from '../../src/can/frame.js';
 import { isKisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
 import type { Message, Sendable } from '../../src/core/message.js';

@@ -3,9 +3,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/core/config/issues.js';
-import { loadStationConfig } from '../../src/core/config/load.js';
-import { loadYaml } from '../../src/core/config/yaml-source.js';
+import { ConfigError } from '../../src/config/issues.js';
+import { loadStationConfig } from '../../src/config/load.js';
+import { loadYaml } from '../../src/config/yaml-source.js';
+import { registerBuiltins } from '../../src/builtins.js';
+
+registerBuiltins();
 
 function tempDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'kiso-config-'));

@@ -6,10 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, it } from 'node:test';
 import { CanAuxiliary } from '../../src/auxiliaries/can-dbc.js';
 import { Dbc, DbcError, parseDbc, type DecodedMessage } from '../../src/can/dbc/index.js';
-import { memoryCanPair, type MemoryCanConnector } from '../../src/can/memory-bus.js';
-import { canFrame, type CanFrame } from '../../src/core/can.js';
+import { memoryCanPair, type MemoryCanConnector } from '../../src/connectors/memory-can.js';
+import { canFrame, type CanFrame } from '../../src/can/frame.js';
 import { isKisoError, KisoError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logging.js';
+import { registerBuiltins } from '../../src/builtins.js';
+
+registerBuiltins();
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/dbc/coverage.dbc', import.meta.url));
 /** Failure guard for waits: a hang becomes a failure, never a timing assertion. */
@@ -332,7 +335,7 @@ describe('CanAuxiliary', () => {
 
 describe('CanAuxiliary and UdsAuxiliary in a station YAML', () => {
   async function load(auxConfig: string): Promise<{ config?: Record<string, unknown>; error?: string }> {
-    const { loadStationConfig } = await import('../../src/core/config/load.js');
+    const { loadStationConfig } = await import('../../src/config/load.js');
     const dir = mkdtempSync(path.join(tmp, 'station-'));
     writeFileSync(path.join(dir, 'bus.dbc'), `${HEADER}BO_ 100 A: 8 ECU\n SG_ S : 0|8@1+ (1,0) [0|0] "" ECU\n`);
     const file = path.join(dir, 'station.yaml');

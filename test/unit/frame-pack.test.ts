@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canFrame } from '../../src/core/can.js';
-import { packMessages, unpackMessages } from '../../src/core/ipc/frame-pack.js';
+import { canFrame } from '../../src/can/frame.js';
+import { packMessages, unpackMessages } from '../../src/processing/frame-pack.js';
 import type { Message } from '../../src/core/message.js';
 
 const plain = (message: Message) => ({ ...message, data: [...message.data] });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KisoError } from '../../src/core/errors.js';
-import { reviveError } from '../../src/core/ipc/host-process.js';
-import { serializeError } from '../../src/core/ipc/protocol.js';
+import { reviveError } from '../../src/processing/host-process.js';
+import { serializeError } from '../../src/processing/protocol.js';
 
 describe('errors across processes', () => {
   it('keep their name, code, message, stack and own plain fields (a UDS NRC), so test code reads them the same', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { memoryCanPair, type MemoryCanConnector } from '../../src/can/memory-bus.js';
+import { memoryCanPair, type MemoryCanConnector } from '../../src/connectors/memory-can.js';
 import { IsoTpError, IsoTpTransport, decodeStMin, encodeStMin, type IsoTpOptions } from '../../src/can/isotp.js';
-import { canFrame, type CanFrame } from '../../src/core/can.js';
+import { canFrame, type CanFrame } from '../../src/can/frame.js';
 
 /** Failure guard for waits: a hang becomes a failure, never a timing assertion. */
 const GUARD_MS = 10_000;

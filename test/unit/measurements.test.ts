@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger, formatLogLine, silentLogger } from '../../src/core/logging.js';
-import { checkScalar, describeLimits } from '../../src/core/measure/limits.js';
-import { resolveDeclarations } from '../../src/core/measure/limits-table.js';
-import { CaseMeasurements, checkDeclarations, evaluate, measurementVerdict } from '../../src/core/measure/measurements.js';
-import { ReporterMux } from '../../src/core/reporters/reporter.js';
-import type { CaseResult, RunResult } from '../../src/core/runner/results.js';
-import { OutputCapture, SuiteRunner, type AuxiliaryProvider, type RunnerOptions } from '../../src/core/runner/run.js';
-import { defineSuite, type SuiteDefinition } from '../../src/core/suite-api.js';
+import { checkScalar, describeLimits } from '../../src/results/limits.js';
+import { resolveDeclarations } from '../../src/results/limits-table.js';
+import { CaseMeasurements, checkDeclarations, evaluate, measurementVerdict } from '../../src/results/measurements.js';
+import { ReporterMux } from '../../src/results/reporters/reporter.js';
+import type { CaseResult, RunResult } from '../../src/results/outcomes.js';
+import { OutputCapture, SuiteRunner, type AuxiliaryProvider, type RunnerOptions } from '../../src/runner/run.js';
+import { defineSuite, type SuiteDefinition } from '../../src/runner/suite-api.js';
 
 const noStation: AuxiliaryProvider = {
   auxiliary: (name) => {

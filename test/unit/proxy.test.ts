@@ -5,13 +5,16 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CommunicationAuxiliary } from '../../src/auxiliaries/communication.js';
 import { ProxyAuxiliary } from '../../src/auxiliaries/proxy.js';
-import { canFrame, parseCandumpLog } from '../../src/core/can.js';
-import { loadStationConfig } from '../../src/core/config/load.js';
+import { canFrame, parseCandumpLog } from '../../src/can/frame.js';
+import { loadStationConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/core/logging.js';
 import type { Message } from '../../src/core/message.js';
-import { StationRuntime } from '../../src/core/station.js';
+import { StationRuntime } from '../../src/station/station.js';
 import { ProxyConnector } from '../../src/connectors/proxy.js';
 import { MemoryConnector } from '../helpers/memory-connector.js';
+import { registerBuiltins } from '../../src/builtins.js';
+
+registerBuiltins();
 
 const text = (message: Message | undefined): string => Buffer.from(message!.data).toString();
 

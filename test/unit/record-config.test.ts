@@ -3,10 +3,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/core/config/issues.js';
-import { loadStationConfig } from '../../src/core/config/load.js';
+import { ConfigError } from '../../src/config/issues.js';
+import { loadStationConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/core/logging.js';
-import { resolveRunMetadata } from '../../src/core/record/metadata.js';
+import { resolveRunMetadata } from '../../src/results/record/metadata.js';
+import { registerBuiltins } from '../../src/builtins.js';
+
+registerBuiltins();
 
 function station(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'kiso-record-config-'));

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CommunicationAuxiliary } from '../../src/auxiliaries/communication.js';
 import { silentLogger } from '../../src/core/logging.js';
-import { ReporterMux, type Reporter } from '../../src/core/reporters/reporter.js';
-import type { CaseResult, RunResult } from '../../src/core/runner/results.js';
-import { OutputCapture, SuiteRunner, type AuxiliaryProvider, type LoadedSuite, type RunnerOptions } from '../../src/core/runner/run.js';
-import { defineSuite, type SuiteDefinition } from '../../src/core/suite-api.js';
+import { ReporterMux, type Reporter } from '../../src/results/reporters/reporter.js';
+import type { CaseResult, RunResult } from '../../src/results/outcomes.js';
+import { OutputCapture, SuiteRunner, type AuxiliaryProvider, type LoadedSuite, type RunnerOptions } from '../../src/runner/run.js';
+import { defineSuite, type SuiteDefinition } from '../../src/runner/suite-api.js';
 import { MemoryConnector } from '../helpers/memory-connector.js';
 
 function provider(): AuxiliaryProvider & { aux: CommunicationAuxiliary } {

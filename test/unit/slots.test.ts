@@ -3,10 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/core/config/issues.js';
-import { loadSlots } from '../../src/core/slots/duts.js';
-import { planUnits } from '../../src/core/slots/plan.js';
-import { defineSuite } from '../../src/core/suite-api.js';
+import { ConfigError } from '../../src/config/issues.js';
+import { loadSlots } from '../../src/slots/duts.js';
+import { planUnits } from '../../src/slots/plan.js';
+import { defineSuite } from '../../src/runner/suite-api.js';
+import { registerBuiltins } from '../../src/builtins.js';
+
+registerBuiltins();
 
 const noop = () => {};
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { IsoTpTransport } from '../../src/can/isotp.js';
-import { memoryCanPair } from '../../src/can/memory-bus.js';
+import { memoryCanPair } from '../../src/connectors/memory-can.js';
 import { UdsServer, xorKey, type UdsServerOptions } from '../../src/can/uds-server.js';
 import { NRC, NRC_NAMES, UdsClient, UdsInvalidResponseError, UdsNegativeResponseError, UdsNoResponseError, formatDtc, nrcName, type UdsClientOptions } from '../../src/can/uds.js';
 

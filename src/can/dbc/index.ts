@@ -1,7 +1,7 @@
-import { canFrame, fdPaddedLength, type CanFrame } from '../../core/can.js';
+import { canFrame, fdPaddedLength, type CanFrame } from '../frame.js';
 import { KisoError } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
-import { suggest } from '../../core/registry.js';
+import { suggest } from '../../core/suggest.js';
 import { decodeSignals, encodeSignals, type DecodedMessage, type EncodeOptions, type SignalInput } from './codec.js';
 import { loadDbc, parseDbc } from './parse.js';
 import type { DbcDatabase, DbcMessage, DbcSignal } from './types.js';

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { StationConfig } from '../config/load.js';
+import type { Logger } from '../core/logging.js';
+import { RunRecordReporter } from '../results/reporters/run-record.js';
+import { defaultStoreRoot, RunStore } from '../store/run-store.js';
+import { resolveRunMetadata, type MetadataFlags } from '../results/record/metadata.js';
+
+/** The run command's record options: run metadata, the store, the HTML report. */
+export interface RecordFlags extends MetadataFlags {
+  store?: string;
+  /** false with --no-record. */
+  record?: boolean;
+  html?: string;
+}
+
+export function addRecordOptions(command: Command): Command {
+  return command
+    .option('--serial <sn>', "the unit's serial number (else the station's serial_hook asks for it)")
+    .option('--procedure-id <id>', 'procedure id for the run record (default: station.procedure_id)')
+    .option('--procedure-version <v>', 'procedure version (default: station.procedure_version)')
+    .option('--part-number <pn>', 'part number (default: station.part_number)')
+    .option('--revision <rev>', 'hardware revision (default: station.revision)')
+    .option('--batch-number <batch>', 'batch / lot (default: station.batch_number)')
+    .option('--station-name <name>', 'station name (default: station.name, else the host name)')
+    .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
+    .option('--no-record', 'do not write a run record')
+    .option('--html <file>', 'write a self-contained HTML report of the run');
+}
+
+function htmlFileFor(option: string | undefined, config: StationConfig, configCount: number): string | undefined {
+  if (!option) return undefined;
+  if (configCount === 1) return path.resolve(option);
+  const ext = path.extname(option) || '.html';
+  return path.resolve(`${option.slice(0, option.length - path.extname(option).length)}-${path.basename(config.file).replace(/\.ya?ml$/, '')}${ext}`);
+}
+
+/**
+ * The reporter that records one station run, its metadata resolved first:
+ * the serial hook (a barcode scan) runs here, before anything opens.
+ * Undefined when neither a record nor an HTML report is wanted.
+ */
+export async function openRunRecord(config: StationConfig, flags: RecordFlags, configCount: number, log: Logger, signal: AbortSignal): Promise<RunRecordReporter | undefined> {
+  const htmlFile = htmlFileFor(flags.html, config, configCount);
+  if (flags.record === false && !htmlFile) return undefined;
+  const meta = await resolveRunMetadata(config, flags, log, signal);
+  const store = flags.record === false ? undefined : new RunStore(flags.store ? path.resolve(flags.store) : defaultStoreRoot());
+  return new RunRecordReporter({ meta, store, htmlFile, signal, log });
+}
+
+/** The lines the CLI prints after a run, like its "JUnit report:" line. */
+export function recordSummary(reporter: RunRecordReporter | undefined, htmlOption: string | undefined, config: StationConfig, configCount: number): string {
+  const lines: string[] = [];
+  if (reporter?.recordFile) lines.push(`Run record: ${reporter.recordFile} (kiso runs show ${reporter.id})`);
+  const html = htmlFileFor(htmlOption, config, configCount);
+  const shown = html && path.relative(process.cwd(), html);
+  if (html && reporter?.record) lines.push(`HTML report: ${shown && !shown.startsWith('..') ? shown : html}`);
+  return lines.map((line) => `${line}\n`).join('');
+}

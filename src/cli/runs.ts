@@ -1,0 +1,195 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { describeError, isKisoError } from '../core/errors.js';
+import { renderHtml } from '../results/record/html.js';
+import { toOpenHtf } from '../results/record/openhtf.js';
+import type { RunRecord } from '../results/record/types.js';
+import { defaultStoreRoot, RunStore, type IndexEntry, type ListFilter } from '../store/run-store.js';
+
+/**
+ * `kiso runs list|show|export|reindex`: the station's history from its local
+ * store. Human tables by default, `--json` for scripts.
+ */
+
+const USAGE_EXIT = 2;
+const OUTCOMES = ['PASS', 'FAIL', 'ERROR', 'TIMEOUT', 'ABORTED'];
+
+class RunsUsageError extends Error {}
+
+function storeOf(flags: { store?: string }): RunStore {
+  return new RunStore(flags.store ? path.resolve(flags.store) : defaultStoreRoot());
+}
+
+/** `2025-11-23` (a whole UTC day for --until) or any date-time Date.parse reads. */
+function parseDate(value: string, option: string, endOfDay: boolean): number {
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new RunsUsageError(`${option} "${value}" is not a date: write 2025-11-23 or 2025-11-23T14:00:00Z`);
+  return endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(value) ? at + 86_400_000 : at;
+}
+
+function utc(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function table(entries: IndexEntry[]): string {
+  const header = ['ID', 'Started (UTC)', 'Serial', 'Part', 'Procedure', 'Station', 'Outcome', 'Phases', 'Duration'];
+  const rows = entries.map((e) => [
+    e.id,
+    utc(e.started_at),
+    e.serial_number ?? '-',
+    [e.part_number, e.revision].filter(Boolean).join(' rev ') || '-',
+    [e.procedure_id, e.procedure_version].filter(Boolean).join(' v') || '-',
+    e.station,
+    e.outcome,
+    `${e.phases.passed}/${e.phases.total - e.phases.skipped}`,
+    seconds(e.duration_ms),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function showText(record: RunRecord, file: string): string {
+  const unit = record.unit_under_test;
+  const lines = [
+    `Run ${record.id}: ${record.outcome}`,
+    `  unit       ${unit.serial_number ?? '(no serial number)'}${unit.part_number ? `  part ${unit.part_number}` : ''}${unit.revision ? ` rev ${unit.revision}` : ''}${unit.batch_number ? `  batch ${unit.batch_number}` : ''}`,
+    `  procedure  ${[record.procedure_id, record.procedure_version && `v${record.procedure_version}`, record.procedure_name && `(${record.procedure_name})`].filter(Boolean).join(' ') || '-'}`,
+    `  station    ${record.station.name} (${record.station.hostname}), ${record.station.config_file}`,
+    `  started    ${utc(record.started_at)}, took ${seconds(record.duration_ms)}`,
+    `  record     ${file}`,
+  ];
+  for (const detail of record.outcome !== 'PASS' ? record.outcome_details : []) lines.push(`  ${detail.code}: ${detail.description}`);
+  for (const phase of record.phases) {
+    lines.push('', `  ${phase.outcome.padEnd(5)} [${phase.test_id}] ${phase.name} (${seconds(phase.duration_ms)})`);
+    if (phase.error && phase.outcome !== 'PASS') lines.push(`        ${phase.error.type}: ${phase.error.message.split('\n')[0]}`);
+    for (const m of phase.measurements) {
+      const value = m.measured_value === undefined ? '-' : Array.isArray(m.measured_value) ? `${m.measured_value.length} rows` : String(m.measured_value);
+      const units = m.dimensions?.length ? m.dimensions.map((d) => d.units ?? d.name).join('×') : (m.units ?? '');
+      lines.push(`        ${m.outcome.padEnd(5)} ${m.name.padEnd(24)} ${`${value} ${units}`.trim().padEnd(18)} ${m.validators.join('; ')}`.trimEnd());
+    }
+    for (const a of phase.attachments) lines.push(`        attachment ${a.name} (${a.mime_type}, ${a.size} bytes): ${path.join(path.dirname(file), a.path)}`);
+  }
+  return lines.join('\n');
+}
+
+function emit(text: string, output: string | undefined): void {
+  if (!output) {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return;
+  }
+  mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+  writeFileSync(output, text);
+  process.stderr.write(`Wrote ${output}\n`);
+}
+
+/** Runs an action; a usage or store problem prints `kiso: ...` and sets exit code 2 instead of a stack trace. */
+function guarded<A extends unknown[]>(setExitCode: (code: number) => void, action: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      action(...args);
+      setExitCode(0);
+    } catch (error) {
+      if (!(error instanceof RunsUsageError) && !isKisoError(error)) throw error;
+      process.stderr.write(`kiso: ${describeError(error)}\n`);
+      setExitCode(USAGE_EXIT);
+    }
+  };
+}
+
+const storeOption = (): Option => new Option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)');
+
+export function addRunsCommands(program: Command, setExitCode: (code: number) => void): void {
+  const runs = program.command('runs').description("the station's run records: list, show, export (from the local store)");
+
+  runs
+    .command('list')
+    .description('list runs, newest first; filters combine')
+    .option('--serial <sn>', "one unit's history (exact serial number)")
+    .option('--procedure <id>', 'procedure id')
+    .option('--part-number <pn>', 'part number')
+    .option('--outcome <outcome>', `run outcome: ${OUTCOMES.join(', ')}`)
+    .option('--station <name>', 'station name')
+    .option('--since <date>', 'started at or after (2025-11-23, or a date-time)')
+    .option('--until <date>', 'started before (a date alone includes that whole day, UTC)')
+    .option('--limit <n>', 'at most n runs (default 100; 0: all)')
+    .option('--json', 'print the runs as JSON (for scripts)')
+    .addOption(storeOption())
+    .action(
+      guarded(setExitCode, (flags: { serial?: string; procedure?: string; partNumber?: string; outcome?: string; station?: string; since?: string; until?: string; limit?: string; json?: boolean; store?: string }) => {
+        const outcome = flags.outcome?.toUpperCase();
+        if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new RunsUsageError(`--outcome "${flags.outcome}" is not an outcome: ${OUTCOMES.join(', ')}`);
+        const limit = flags.limit === undefined ? 100 : Number(flags.limit);
+        if (!Number.isInteger(limit) || limit < 0) throw new RunsUsageError(`--limit "${flags.limit}" must be a whole number (0 for all)`);
+        const filter: ListFilter = {
+          serial: flags.serial,
+          procedure: flags.procedure,
+          partNumber: flags.partNumber,
+          outcome,
+          station: flags.station,
+          since: flags.since === undefined ? undefined : parseDate(flags.since, '--since', false),
+          until: flags.until === undefined ? undefined : parseDate(flags.until, '--until', true),
+        };
+        const store = storeOf(flags);
+        const all = store.list(filter);
+        const shown = limit ? all.slice(0, limit) : all;
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+          return;
+        }
+        if (all.length === 0) {
+          process.stdout.write(`no runs match in ${store.root}\n`);
+          return;
+        }
+        process.stdout.write(`${table(shown)}\n`);
+        if (shown.length < all.length) process.stdout.write(`... ${all.length - shown.length} older runs not shown (--limit 0 shows all)\n`);
+      }),
+    );
+
+  runs
+    .command('show')
+    .description('one run: unit, phases, measurements, attachments')
+    .argument('<id>', 'run id (or its first characters, at least the date and time)')
+    .option('--json', 'print the run record as JSON')
+    .addOption(storeOption())
+    .action(
+      guarded(setExitCode, (id: string, flags: { json?: boolean; store?: string }) => {
+        const store = storeOf(flags);
+        const record = store.read(id);
+        process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${showText(record, store.recordPath(record.id))}\n`);
+      }),
+    );
+
+  runs
+    .command('export')
+    .description('write a run in another format: openhtf (OpenHTF JSON test record, for OpenHTF and TofuPilot tools), html, or kiso (the record as is)')
+    .argument('<id>', 'run id (or its first characters)')
+    .addOption(new Option('--format <format>', 'output format').choices(['openhtf', 'html', 'kiso']).makeOptionMandatory())
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .addOption(storeOption())
+    .action(
+      guarded(setExitCode, (id: string, flags: { format: 'openhtf' | 'html' | 'kiso'; output?: string; store?: string }) => {
+        const store = storeOf(flags);
+        const record = store.read(id);
+        const read = (ref: { path: string }): Uint8Array | undefined => store.readAttachment(record, ref.path);
+        const text =
+          flags.format === 'openhtf' ? JSON.stringify(toOpenHtf(record, read), null, 2) : flags.format === 'html' ? renderHtml(record, (_phase, ref) => read(ref)) : JSON.stringify(record, null, 2);
+        emit(text, flags.output);
+      }),
+    );
+
+  runs
+    .command('reindex')
+    .description('rebuild the index from the record files (after a kiso was killed before indexing its run); run it while no kiso runs')
+    .addOption(storeOption())
+    .action(
+      guarded(setExitCode, (flags: { store?: string }) => {
+        const store = storeOf(flags);
+        process.stdout.write(`indexed ${store.reindex()} runs in ${store.root}\n`);
+      }),
+    );
+}

@@ -1,0 +1,52 @@
+import { resolveType } from '../core/registry.js';
+import type { AuxiliaryEntry, ConnectorEntry, StationConfig } from './load.js';
+import { SourceMap } from './yaml-source.js';
+
+/**
+ * A checked station config as plain data, to hand to another process (a
+ * fixture-slot worker) without it parsing and validating the YAML again:
+ * on a small machine that is a good part of what each worker costs to start.
+ */
+export interface PortableStationConfig {
+  file: string;
+  baseDir: string;
+  connectors: Array<Omit<ConnectorEntry, 'resolved'>>;
+  auxiliaries: Array<Omit<AuxiliaryEntry, 'resolved'>>;
+  suites: StationConfig['suites'];
+  notes: string[];
+  station: StationConfig['station'];
+  limits: StationConfig['limits'];
+}
+
+export function toPortable(config: StationConfig): PortableStationConfig {
+  return {
+    file: config.file,
+    baseDir: config.baseDir,
+    connectors: [...config.connectors.values()].map(({ resolved: _resolved, ...entry }) => entry),
+    auxiliaries: [...config.auxiliaries.values()].map(({ resolved: _resolved, ...entry }) => entry),
+    suites: config.suites,
+    notes: config.notes,
+    station: config.station,
+    limits: config.limits,
+  };
+}
+
+/** Resolves the types again (cheap for built-ins; user types load, as they must to run). */
+export async function fromPortable(portable: PortableStationConfig): Promise<StationConfig> {
+  const connectors = new Map<string, ConnectorEntry>();
+  for (const entry of portable.connectors) connectors.set(entry.name, { ...entry, resolved: await resolveType(entry.type, 'connector', portable.baseDir) });
+  const auxiliaries = new Map<string, AuxiliaryEntry>();
+  for (const entry of portable.auxiliaries) auxiliaries.set(entry.name, { ...entry, resolved: await resolveType(entry.type, 'auxiliary', portable.baseDir) });
+  return {
+    file: portable.file,
+    baseDir: portable.baseDir,
+    connectors,
+    auxiliaries,
+    suites: portable.suites,
+    sources: new SourceMap(),
+    files: [portable.file],
+    notes: portable.notes,
+    station: portable.station,
+    limits: portable.limits,
+  };
+}

@@ -1,0 +1,102 @@
+import type { Limits } from '../limits.js';
+import type { Dimension, MeasuredValue, MeasurementOutcome } from '../measurements.js';
+
+/**
+ * The run record: what a station keeps of every unit it tests. Field names
+ * follow TofuPilot's run (procedure_id, unit_under_test, started_at,
+ * duration, phases, logs) and OpenHTF's test record (outcome_details,
+ * measurements with validators), so a record converts to either with no
+ * guessing. `schemas/run-record.schema.json` is the contract.
+ */
+
+export const RECORD_VERSION = 1;
+
+export type RunRecordOutcome = 'PASS' | 'FAIL' | 'ERROR' | 'TIMEOUT' | 'ABORTED';
+export type PhaseOutcome = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP';
+/** TofuPilot's log levels (Python's names). */
+export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+export interface UnitUnderTest {
+  serial_number: string | null;
+  part_number: string | null;
+  revision: string | null;
+  batch_number: string | null;
+}
+
+export interface OutcomeDetail {
+  code: string;
+  description: string;
+}
+
+export interface MeasurementRecord {
+  name: string;
+  outcome: MeasurementOutcome;
+  measured_value?: MeasuredValue;
+  units?: string;
+  dimensions?: Dimension[];
+  limits?: Limits;
+  limits_source?: 'code' | 'limits file';
+  validators: string[];
+  docstring?: string;
+  /** Why the outcome is not PASS. */
+  message?: string;
+}
+
+export interface AttachmentRef {
+  name: string;
+  mime_type: string;
+  size: number;
+  sha1: string;
+  /** The stored copy, relative to the record file's folder. */
+  path: string;
+}
+
+export interface LogRecord {
+  level: LogLevelName;
+  timestamp: string;
+  message: string;
+  logger_name: string | null;
+  source_file: string | null;
+  line_number: number | null;
+}
+
+export interface PhaseRecord {
+  /** The case name. */
+  name: string;
+  /** pykiso's `suite.case` id, e.g. "1.2". */
+  test_id: string;
+  suite: { id: number; name: string; file: string };
+  case_id: number;
+  outcome: PhaseOutcome;
+  started_at: string;
+  ended_at: string;
+  duration_ms: number;
+  attempts: number;
+  error?: { type: string; message: string; code?: string; step: string; stack?: string };
+  skip_reason?: string;
+  tags: Record<string, string[]>;
+  requirements: string[];
+  measurements: MeasurementRecord[];
+  attachments: AttachmentRef[];
+  logs: LogRecord[];
+}
+
+export interface RunRecord {
+  record_version: typeof RECORD_VERSION;
+  id: string;
+  procedure_id: string | null;
+  procedure_name: string | null;
+  procedure_version: string | null;
+  unit_under_test: UnitUnderTest;
+  station: { name: string; hostname: string; config_file: string; kiso_version: string };
+  started_at: string;
+  ended_at: string;
+  /** ISO 8601 duration, e.g. PT1.234S. */
+  duration: string;
+  duration_ms: number;
+  outcome: RunRecordOutcome;
+  run_passed: boolean;
+  outcome_details: OutcomeDetail[];
+  counts: { passed: number; failed: number; error: number; skipped: number; total: number };
+  phases: PhaseRecord[];
+}

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../core/logging.js';
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?$/;
+
+/** `path/file.ts:42` of the code that called `fn`; a short stack, only for enabled levels. */
+function callerOf(fn: Function): string | undefined {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  Error.captureStackTrace(holder, fn);
+  Error.stackTraceLimit = limit;
+  const frame = holder.stack?.split('\n')[1]?.trim();
+  const match = frame ? FRAME.exec(frame) : null;
+  if (!match) return undefined;
+  const file = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
+  return `${file}:${match[2]}`;
+}
+
+/**
+ * Adds `caller: "file:line"` to each line a suite logs, so the run record
+ * can say where a log line came from (TofuPilot's source_file/line_number,
+ * OpenHTF's source/lineno). The stack is only taken for enabled levels.
+ */
+export function withCallerSite(logger: Logger): Logger {
+  for (const level of LEVELS) {
+    const original = logger[level].bind(logger) as (...args: unknown[]) => void;
+    const wrapped = function (this: unknown, ...args: unknown[]): void {
+      if (!logger.isLevelEnabled(level)) return;
+      const caller = callerOf(wrapped);
+      if (!caller) return original(...args);
+      const [first, ...rest] = args;
+      if (first instanceof Error) return original({ err: first, caller }, ...(typeof rest[0] === 'string' ? rest : [first.message]));
+      if (first !== null && typeof first === 'object') return original({ ...(first as object), caller }, ...rest);
+      return original({ caller }, ...args);
+    };
+    (logger as unknown as Record<string, unknown>)[level] = wrapped;
+  }
+  return logger;
+}

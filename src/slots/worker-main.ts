@@ -1,0 +1,144 @@
+/**
+ * Entry point of a fixture-slot worker process: it loads the station config
+ * with its slot's values, runs the suites against its own device (all of
+ * them, or the units the main process hands out), and streams every result
+ * and log line back. It never decides about other slots.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { fromPortable } from '../config/portable.js';
+import { serializeError } from '../processing/protocol.js';
+import { formatLogLine, REDACTED_PATHS } from '../core/logging.js';
+import type { Reporter } from '../results/reporters/reporter.js';
+import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
+import { prepareRun } from '../runner/run-station.js';
+import { enableTypeScript } from '../core/user-module.js';
+import type { SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
+import { registerBuiltins } from '../builtins.js';
+
+registerBuiltins();
+
+function emit(event: SlotEvent): void {
+  try {
+    process.send?.(event);
+  } catch {
+    // main is gone: 'disconnect' ends this worker
+  }
+}
+
+const interrupt = new AbortController();
+let unitWaiter: ((unit: WorkUnit | null) => void) | undefined;
+
+/** Every reporter hook becomes an event for the main process. */
+const forwarder: Reporter = {
+  onRunStart: (info) => emit({ type: 'run-start', info }),
+  onSuiteStart: (info) => emit({ type: 'suite-start', info }),
+  onCaseStart: (info) => emit({ type: 'case-start', info }),
+  onCaseEnd: (result) => emit({ type: 'case-end', result }),
+  onSuiteEnd: (result) => emit({ type: 'suite-end', result }),
+  onRunEnd: (result) => emit({ type: 'run-end', result }),
+};
+
+function lineStream(onLine: (line: string) => void): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      for (const line of (typeof chunk === 'string' ? chunk : chunk.toString('utf8')).split('\n')) if (line) onLine(line);
+      done();
+    },
+  });
+}
+
+/** The suites of one unit: the suite with only the unit's cases (ids fixed first, so they keep their numbers). */
+function unitSuite(suites: readonly LoadedSuite[], unit: WorkUnit): LoadedSuite | undefined {
+  const loaded = suites.find((suite) => suite.file === unit.file && suite.suiteId === unit.suiteId);
+  if (!loaded?.definition) return loaded;
+  const cases = loaded.definition.cases.map((testCase, index) => ({ ...testCase, id: testCase.id ?? index + 1 })).filter((testCase) => unit.caseIds.includes(testCase.id));
+  return { ...loaded, definition: { ...loaded.definition, cases } };
+}
+
+async function run(job: SlotJob): Promise<void> {
+  await typescriptReady;
+  const capture = new OutputCapture();
+  const log = pino(
+    { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    pino.multistream([
+      { level: 'trace', stream: lineStream((line) => capture.pushJson(line, formatLogLine)) },
+      { level: 'trace', stream: lineStream((line) => emit({ type: 'log', line })) },
+    ]),
+  );
+  const strayErrors = new StrayErrors();
+  process.on('unhandledRejection', (reason) => strayErrors.push(reason));
+  process.on('uncaughtException', (error) => strayErrors.push(error));
+  const config = await fromPortable(job.config);
+  const prepared = await prepareRun(config, {
+    log,
+    capture,
+    strayErrors,
+    reporters: [forwarder],
+    failfast: job.failfast,
+    tagFilters: job.tagFilters,
+    filePattern: job.filePattern,
+    casePattern: job.casePattern ? new RegExp(job.casePattern) : undefined,
+    signal: interrupt.signal,
+    dut: { ...job.values, slot: job.slot, serial_number: job.serial },
+  });
+  try {
+    if (job.dist === 'each') {
+      await prepared.runner.run(prepared.suites);
+    } else {
+      const next = async (): Promise<LoadedSuite | undefined> => {
+        const unit = await new Promise<WorkUnit | null>((resolve) => {
+          unitWaiter = resolve;
+          emit({ type: 'next' });
+        });
+        return unit ? unitSuite(prepared.suites, unit) : undefined;
+      };
+      await prepared.runner.runQueue(next, 0);
+    }
+  } finally {
+    await prepared.stop();
+  }
+}
+
+/** Exits once the IPC channel has carried everything (a handle a suite leaked must not keep the worker alive). */
+function finish(code: number): void {
+  try {
+    process.send?.({ type: 'done' } satisfies SlotEvent, () => process.exit(code));
+  } catch {
+    process.exit(code);
+  }
+}
+
+process.on('message', (request: SlotRequest) => {
+  switch (request.type) {
+    case 'start':
+      run(request.job).then(
+        () => finish(0),
+        (error: unknown) => {
+          emit({ type: 'failed', error: serializeError(error) });
+          finish(1);
+        },
+      );
+      break;
+    case 'unit':
+      unitWaiter?.(request.unit);
+      unitWaiter = undefined;
+      break;
+    case 'stop':
+      interrupt.abort();
+      unitWaiter?.(null);
+      break;
+    default: {
+      const unknown: never = request;
+      emit({ type: 'log', line: JSON.stringify({ level: 50, time: Date.now(), msg: `slot worker: unknown message ${JSON.stringify(unknown)}` }) });
+    }
+  }
+});
+
+// Get TypeScript support ready while the main process prepares the job.
+const typescriptReady = enableTypeScript();
+
+// The main process coordinates Ctrl-C for every slot; losing it ends this worker.
+process.on('SIGINT', () => {});
+process.on('disconnect', () => process.exit(0));
