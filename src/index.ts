@@ -19,7 +19,7 @@ export type { RunResult, CaseResult, SuiteResult, Outcome } from './results/outc
 export type { MeasurementDeclaration, MeasuredValue, MeasurementOutcome, Dimension, Row } from './results/measurements.js';
 export type { Limits } from './results/limits.js';
 export type { AttachmentContent } from './results/attachments.js';
-export type { SerialHook, SerialHookContext } from './results/record/metadata.js';
+export type { SerialHook, SerialHookContext } from './station/run-metadata.js';
 export type { RunRecord, PhaseRecord, MeasurementRecord } from './results/record/types.js';
 // CAN signals and diagnostics: DBC, ISO-TP, UDS, pcap traces.
 export { CanAuxiliary } from './auxiliaries/can-dbc.js';

@@ -4,7 +4,7 @@ import type { StationConfig } from '../config/load.js';
 import type { Logger } from '../core/logging.js';
 import { RunRecordReporter } from '../results/reporters/run-record.js';
 import { defaultStoreRoot, RunStore } from '../store/run-store.js';
-import { resolveRunMetadata, type MetadataFlags } from '../results/record/metadata.js';
+import { resolveRunMetadata, type MetadataFlags } from '../station/run-metadata.js';
 
 /** The run command's record options: run metadata, the store, the HTML report. */
 export interface RecordFlags extends MetadataFlags {

@@ -1,6 +1,6 @@
 import { builtinProxyType, resolveType } from '../core/registry.js';
 import { suggest } from '../core/suggest.js';
-import type { AuxiliaryEntry, ConnectorEntry } from './load.js';
+import type { AuxiliaryEntry, ConnectorEntry } from './types.js';
 import type { KeyPath } from './yaml-source.js';
 
 // Proxies are built-ins whose catalog entry says so; user types are never proxies.

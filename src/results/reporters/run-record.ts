@@ -7,8 +7,14 @@ import { RunRecordBuilder, type RunMetadata } from '../record/builder.js';
 import { renderHtml } from '../record/html.js';
 import type { RunRecord } from '../record/types.js';
 import type { CaseResult, RunResult } from '../outcomes.js';
-import type { RunStore } from '../../store/run-store.js';
 import type { Reporter, RunStartInfo } from './reporter.js';
+
+/** Where records go: the run store implements it (results sit below the store). */
+export interface RecordSink {
+  writeRecord(record: RunRecord, durable?: boolean): string;
+  writeAttachment(runId: string, relativePath: string, data: Uint8Array): string;
+  commit(record: RunRecord): string;
+}
 
 /** A running record is rewritten at most this often, and after every suite: enough for a killed run to leave a trace. */
 const PARTIAL_WRITE_INTERVAL_MS = 1000;
@@ -34,7 +40,7 @@ function closeAllOnExit(): void {
 export interface RunRecordReporterOptions {
   meta: RunMetadata;
   /** Where records go; none with --no-record. */
-  store?: RunStore;
+  store?: RecordSink;
   /** `--html FILE`. */
   htmlFile?: string;
   /** The run's interrupt: an early exit after it is ABORTED, any other early exit is ERROR. */

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import type { StationConfig } from '../../config/load.js';
-import { KisoError, describeError } from '../../core/errors.js';
-import type { Logger } from '../../core/logging.js';
-import { importFile, importPackage } from '../../core/user-module.js';
-import type { RunMetadata } from './builder.js';
+import type { StationConfig } from '../config/types.js';
+import { KisoError, describeError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
+import { importFile, importPackage } from '../core/user-module.js';
+import type { RunMetadata } from '../results/record/builder.js';
 
 /** The run-metadata flags of `kiso`: each wins over the station YAML's value. */
 export interface MetadataFlags {
