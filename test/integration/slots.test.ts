@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'kiso-slots-'));
 
@@ -23,6 +23,72 @@ function dutsFile(dir: string): string {
     ].join('\n'),
   );
   return file;
+}
+
+/**
+ * The crash station of test/fixtures/valid/slots_crash.yaml (slot 2's worker dies in the first case
+ * it runs), shaped for --dist load so that slot 2 is certain to get a unit. Left to the scheduler,
+ * the healthy slot can take all four units before the crashing worker is ready (an idle slot
+ * takes the next unit; nothing promises every slot one), and then nothing crashes. Here the
+ * healthy slot's cases wait until the crashing worker has started a case and is dead: slot 1
+ * holds one unit while it waits, the other three are left, so slot 2 gets one; and the units
+ * slot 1 takes after its first are handed out after the crash.
+ */
+function loadCrashStation(dir: string): string {
+  const marker = path.join(dir, 'crashing-worker.pid');
+  const suites = path.join(dir, 'suites');
+  mkdirSync(suites);
+  writeFileSync(
+    path.join(suites, 'test_work.mjs'),
+    `import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineSuite } from ${JSON.stringify(import.meta.resolve('kiso'))};
+
+const marker = ${JSON.stringify(marker)};
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/** Until the crashing worker has started a case and is gone (20 s at most: then the test's counts say what went wrong). */
+async function crashDone() {
+  for (const until = Date.now() + 20_000; Date.now() < until; await sleep(10)) {
+    if (existsSync(marker) && !alive(Number(readFileSync(marker, 'utf8')))) return;
+  }
+}
+
+const work = (name) => ({
+  name,
+  auxiliaries: ['worker_killer'],
+  async run(ctx) {
+    if (ctx.dut.crash) writeFileSync(marker, String(process.pid)); // worker_killer kills this process next
+    else await crashDone();
+    const report = await ctx.aux('worker_killer').runCommand('work');
+    assert.equal(report?.value, 'done');
+  },
+});
+
+export default defineSuite({ name: 'work', cases: [work('a'), work('b'), work('c'), work('d')] });
+`,
+  );
+  const config = path.join(dir, 'slots_crash_load.yaml');
+  writeFileSync(
+    config,
+    [
+      'duts:',
+      '  - { slot: 1, serial_number: SN-A, crash: false }',
+      '  - { slot: 2, serial_number: SN-B, crash: true }',
+      'auxiliaries:',
+      '  worker_killer:',
+      '    connectors: { com: loop }',
+      `    type: ${JSON.stringify(`${path.join(ROOT, 'test/fixtures/valid/crashing_auxiliary.ts')}:CrashingAuxiliary`)}`,
+      '    config: { crash: "${dut.crash}" }',
+      'connectors:',
+      '  loop: { type: CCLoopback }',
+      'test_suite_list:',
+      '  - { suite_dir: suites, test_filter_pattern: "test_*.mjs" }',
+      '',
+    ].join('\n'),
+  );
+  return config;
 }
 
 const caseLines = (stdout: string, slot: number): string[] => stdout.split('\n').filter((line) => line.startsWith(`[slot ${slot} `) && /(PASS|FAIL|ERROR|SKIP) +\[/.test(line));
@@ -70,13 +136,27 @@ describe('fixture slots', () => {
     assert.match(result.stdout, /\[slot 2 SN-B\] +ERROR +\[1\.1\] a[^\n]*\n[^\n]*killed by SIGKILL while this case ran/);
   });
 
-  it('a worker that dies with --dist load: its unit is ERROR, the rest goes to the other slot', async () => {
-    const result = await runCli(['-c', 'test/fixtures/valid/slots_crash.yaml', '--dist', 'load', '--no-record']);
-    assert.equal(result.code, 1);
+  it('a worker that dies with --dist load: its unit is ERROR, the rest goes to the other slot, every report is written', async () => {
+    const dir = tmp();
+    const junit = path.join(dir, 'junit.xml');
+    const result = await runCli(['-c', loadCrashStation(dir), '--dist', 'load', '--junit', junit, '--no-record']);
+    const output = result.stdout + result.stderr;
+    assert.equal(result.code, 1, output);
     const errors = caseLines(result.stdout, 2).filter((line) => line.includes('ERROR'));
     const passes = caseLines(result.stdout, 1).filter((line) => line.includes('PASS'));
-    assert.equal(errors.length, 1, result.stdout);
-    assert.equal(passes.length, 3, result.stdout);
+    assert.equal(errors.length, 1, output);
+    assert.equal(caseLines(result.stdout, 2).length, 1, output);
+    assert.equal(passes.length, 3, output);
+    assert.equal(caseLines(result.stdout, 1).length, 3, output);
+    // every case ran (or died) exactly once, across the two slots
+    const ran = [1, 2].flatMap((slot) => caseLines(result.stdout, slot)).map((line) => /\[(1\.\d)\]/.exec(line)![1]);
+    assert.deepEqual(ran.sort(), ['1.1', '1.2', '1.3', '1.4'], output);
+    assert.match(result.stdout, /\[slot 2 SN-B\] +ERROR +\[1\.\d\] [a-d][^\n]*\n[^\n]*killed by SIGKILL while this case ran/, output);
+    assert.match(result.stdout, /^2 +SN-B +ERROR +0\/0\/1\/0 .*the worker of slot 2 \(SN-B, pid \d+\) was killed by SIGKILL/m, output);
+    assert.match(result.stdout, /^1 +SN-A +PASSED +3\/0\/0\/0/m, output);
+    assert.doesNotMatch(output, /work unit\(s\) were not run/);
+    assert.match(readFileSync(path.join(dir, 'junit-SN-A.xml'), 'utf8'), /tests="3" failures="0" errors="0"/);
+    assert.match(readFileSync(path.join(dir, 'junit-SN-B.xml'), 'utf8'), /tests="1" failures="0" errors="1"/);
   });
 
   it('duplicate serial numbers stop everything before it starts, naming both slots', async () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/issues.js';
 import { loadStationConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/core/logging.js';
-import { resolveRunMetadata } from '../../src/results/record/metadata.js';
+import { resolveRunMetadata } from '../../src/station/run-metadata.js';
 import { registerBuiltins } from '../../src/builtins.js';
 
 registerBuiltins();
