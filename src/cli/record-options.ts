@@ -1,32 +1,10 @@
 import path from 'node:path';
-import type { Command } from 'commander';
 import type { StationConfig } from '../config/load.js';
 import type { Logger } from '../core/logging.js';
 import { RunRecordReporter } from '../results/reporters/run-record.js';
 import { defaultStoreRoot, RunStore } from '../store/run-store.js';
-import { resolveRunMetadata, type MetadataFlags } from '../station/run-metadata.js';
-
-/** The run command's record options: run metadata, the store, the HTML report. */
-export interface RecordFlags extends MetadataFlags {
-  store?: string;
-  /** false with --no-record. */
-  record?: boolean;
-  html?: string;
-}
-
-export function addRecordOptions(command: Command): Command {
-  return command
-    .option('--serial <sn>', "the unit's serial number (else the station's serial_hook asks for it)")
-    .option('--procedure-id <id>', 'procedure id for the run record (default: station.procedure_id)')
-    .option('--procedure-version <v>', 'procedure version (default: station.procedure_version)')
-    .option('--part-number <pn>', 'part number (default: station.part_number)')
-    .option('--revision <rev>', 'hardware revision (default: station.revision)')
-    .option('--batch-number <batch>', 'batch / lot (default: station.batch_number)')
-    .option('--station-name <name>', 'station name (default: station.name, else the host name)')
-    .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
-    .option('--no-record', 'do not write a run record')
-    .option('--html <file>', 'write a self-contained HTML report of the run');
-}
+import { resolveRunMetadata } from '../station/run-metadata.js';
+import type { RecordFlags } from './record-flags.js';
 
 function htmlFileFor(option: string | undefined, config: StationConfig, configCount: number): string | undefined {
   if (!option) return undefined;

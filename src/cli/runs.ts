@@ -2,10 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { describeError, isKisoError } from '../core/errors.js';
-import { renderHtml } from '../results/record/html.js';
-import { toOpenHtf } from '../results/record/openhtf.js';
 import type { RunRecord } from '../results/record/types.js';
-import { defaultStoreRoot, RunStore, type IndexEntry, type ListFilter } from '../store/run-store.js';
+import type { IndexEntry, ListFilter, RunStore } from '../store/run-store.js';
 
 /**
  * `kiso runs list|show|export|reindex`: the station's history from its local
@@ -17,7 +15,9 @@ const OUTCOMES = ['PASS', 'FAIL', 'ERROR', 'TIMEOUT', 'ABORTED'];
 
 class RunsUsageError extends Error {}
 
-function storeOf(flags: { store?: string }): RunStore {
+/** The store is imported only by the runs commands that use it. */
+async function storeOf(flags: { store?: string }): Promise<RunStore> {
+  const { defaultStoreRoot, RunStore } = await import('../store/run-store.js');
   return new RunStore(flags.store ? path.resolve(flags.store) : defaultStoreRoot());
 }
 
@@ -88,10 +88,10 @@ function emit(text: string, output: string | undefined): void {
 }
 
 /** Runs an action; a usage or store problem prints `kiso: ...` and sets exit code 2 instead of a stack trace. */
-function guarded<A extends unknown[]>(setExitCode: (code: number) => void, action: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
+function guarded<A extends unknown[]>(setExitCode: (code: number) => void, action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
     try {
-      action(...args);
+      await action(...args);
       setExitCode(0);
     } catch (error) {
       if (!(error instanceof RunsUsageError) && !isKisoError(error)) throw error;
@@ -120,7 +120,7 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .option('--json', 'print the runs as JSON (for scripts)')
     .addOption(storeOption())
     .action(
-      guarded(setExitCode, (flags: { serial?: string; procedure?: string; partNumber?: string; outcome?: string; station?: string; since?: string; until?: string; limit?: string; json?: boolean; store?: string }) => {
+      guarded(setExitCode, async (flags: { serial?: string; procedure?: string; partNumber?: string; outcome?: string; station?: string; since?: string; until?: string; limit?: string; json?: boolean; store?: string }) => {
         const outcome = flags.outcome?.toUpperCase();
         if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new RunsUsageError(`--outcome "${flags.outcome}" is not an outcome: ${OUTCOMES.join(', ')}`);
         const limit = flags.limit === undefined ? 100 : Number(flags.limit);
@@ -134,7 +134,7 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
           since: flags.since === undefined ? undefined : parseDate(flags.since, '--since', false),
           until: flags.until === undefined ? undefined : parseDate(flags.until, '--until', true),
         };
-        const store = storeOf(flags);
+        const store = await storeOf(flags);
         const all = store.list(filter);
         const shown = limit ? all.slice(0, limit) : all;
         if (flags.json) {
@@ -157,8 +157,8 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .option('--json', 'print the run record as JSON')
     .addOption(storeOption())
     .action(
-      guarded(setExitCode, (id: string, flags: { json?: boolean; store?: string }) => {
-        const store = storeOf(flags);
+      guarded(setExitCode, async (id: string, flags: { json?: boolean; store?: string }) => {
+        const store = await storeOf(flags);
         const record = store.read(id);
         process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${showText(record, store.recordPath(record.id))}\n`);
       }),
@@ -172,12 +172,16 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .addOption(storeOption())
     .action(
-      guarded(setExitCode, (id: string, flags: { format: 'openhtf' | 'html' | 'kiso'; output?: string; store?: string }) => {
-        const store = storeOf(flags);
+      guarded(setExitCode, async (id: string, flags: { format: 'openhtf' | 'html' | 'kiso'; output?: string; store?: string }) => {
+        const store = await storeOf(flags);
         const record = store.read(id);
         const read = (ref: { path: string }): Uint8Array | undefined => store.readAttachment(record, ref.path);
         const text =
-          flags.format === 'openhtf' ? JSON.stringify(toOpenHtf(record, read), null, 2) : flags.format === 'html' ? renderHtml(record, (_phase, ref) => read(ref)) : JSON.stringify(record, null, 2);
+          flags.format === 'openhtf'
+            ? JSON.stringify((await import('../results/record/openhtf.js')).toOpenHtf(record, read), null, 2)
+            : flags.format === 'html'
+              ? (await import('../results/record/html.js')).renderHtml(record, (_phase, ref) => read(ref))
+              : JSON.stringify(record, null, 2);
         emit(text, flags.output);
       }),
     );
@@ -187,8 +191,8 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .description('rebuild the index from the record files (after a kiso was killed before indexing its run); run it while no kiso runs')
     .addOption(storeOption())
     .action(
-      guarded(setExitCode, (flags: { store?: string }) => {
-        const store = storeOf(flags);
+      guarded(setExitCode, async (flags: { store?: string }) => {
+        const store = await storeOf(flags);
         process.stdout.write(`indexed ${store.reindex()} runs in ${store.root}\n`);
       }),
     );

@@ -1,50 +1,46 @@
-import { isIP } from 'node:net';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { KeyPath } from './yaml-source.js';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { schemaSourceOf } from '../core/package-root.js';
 import { suggest } from '../core/suggest.js';
+import { createKisoAjv, type ValidationContext } from './ajv-setup.js';
+import type { KeyPath } from './yaml-source.js';
 
-/**
- * ajv set up for kiso: every error at once, defaults filled in, the custom
- * `address` format (IPv4, IPv6 or a host name) and the `kisoPath` keyword,
- * which resolves a relative path against the folder of the file it was
- * written in. Errors come back translated into words a technician reads.
- */
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-
-/** An IP address, or a host name whose last label is not all digits (so 300.1.1.1 is rejected). */
-export function isAddress(value: string): boolean {
-  return isIP(value) !== 0 || (HOSTNAME.test(value) && !/(^|\.)\d+\.?$/.test(value));
+/** What `npm run build` writes next to this file: the built-in schemas compiled, and the text each was compiled from. */
+interface PrecompiledValidators {
+  validators: Record<string, ValidateFunction>;
+  sources: Record<string, string>;
 }
 
-/** Resolves `kisoPath` values during one validation; set by `validateWith`. */
-let resolvePathAt: ((instancePath: string, value: string) => string) | undefined;
+let precompiled: PrecompiledValidators | null | undefined;
 
-function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
-  ajv.addFormat('address', { type: 'string', validate: isAddress });
-  ajv.addKeyword({
-    keyword: 'kisoPath',
-    modifying: true,
-    schemaType: 'boolean',
-    validate: (enabled: boolean, data: unknown, _schema?: unknown, context?: { instancePath: string; parentData: Record<string | number, unknown>; parentDataProperty: string | number }) => {
-      if (enabled && typeof data === 'string' && context && resolvePathAt) {
-        context.parentData[context.parentDataProperty] = resolvePathAt(context.instancePath, data);
-      }
-      return true;
-    },
-  });
-  return ajv;
+function loadPrecompiled(): PrecompiledValidators | null {
+  if (precompiled !== undefined) return precompiled;
+  try {
+    precompiled = createRequire(import.meta.url)('./validators.generated.cjs') as PrecompiledValidators;
+  } catch {
+    precompiled = null; // running from src/ (tsx): compile at run time
+  }
+  return precompiled;
 }
 
-let ajvInstance: Ajv | undefined;
+let ajvInstance: ReturnType<typeof createKisoAjv> | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
+/**
+ * The validator of a schema: the precompiled one when the schema is a
+ * built-in file unchanged since the build, else compiled once by ajv.
+ */
 function compile(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    ajvInstance ??= createAjv();
-    const { $id: _ignored, ...withoutId } = schema as { $id?: string };
-    validate = ajvInstance.compile(withoutId);
+    const source = schemaSourceOf(schema);
+    const built = source && loadPrecompiled();
+    if (source && built && built.sources[source.file] === source.text) validate = built.validators[source.file];
+    if (!validate) {
+      ajvInstance ??= createKisoAjv();
+      const { $id: _ignored, ...withoutId } = schema as { $id?: string };
+      validate = ajvInstance.compile(withoutId);
+    }
     compiled.set(schema, validate);
   }
   return validate;
@@ -65,12 +61,8 @@ export interface SchemaProblem {
  */
 export function validateWith(schema: object, data: unknown, basePath: KeyPath, resolvePath?: (path: KeyPath, value: string) => string): SchemaProblem[] {
   const validate = compile(schema);
-  resolvePathAt = resolvePath ? (instancePath, value) => resolvePath([...basePath, ...splitPointer(instancePath)], value) : undefined;
-  try {
-    validate(data);
-  } finally {
-    resolvePathAt = undefined;
-  }
+  const context: ValidationContext = { resolvePath: resolvePath && ((instancePath, value) => resolvePath([...basePath, ...splitPointer(instancePath)], value)) };
+  validate.call(context, data);
   return translateErrors(validate.errors ?? [], basePath);
 }
 

@@ -1,6 +1,7 @@
 import { CanConnector, type CanConnectorConfig } from './can-base.js';
 import type { CanFrame } from '../can/frame.js';
-import { silentLogger, type Logger } from '../core/logging.js';
+import type { Logger } from '../core/logging.js';
+import { silentLogger } from '../core/silent-logger.js';
 
 /**
  * An in-process CAN bus: every frame one member sends reaches every other

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
-import { pino, type Logger, type LevelWithSilent, type StreamEntry } from 'pino';
+import { pino, type Logger, type StreamEntry } from 'pino';
+import type { LogLevel } from './log-levels.js';
 
 export type { Logger };
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = LevelWithSilent;
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 // `caller` (file:line, added to suite log lines for the run record) would only clutter the console.
@@ -84,7 +84,4 @@ export function createLogger(options: LoggerOptions): KisoLogger {
   };
 }
 
-/** A logger that drops everything: for unit tests and library use. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
+export { silentLogger } from './silent-logger.js';

@@ -24,6 +24,16 @@ export function kisoVersion(): string {
   return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** Which schema file an object was read from, and its text: lets precompiled validators be matched to it. */
+const schemaSources = new WeakMap<object, { file: string; text: string }>();
+
 export function readSchema(relativePath: string): object {
-  return JSON.parse(readFileSync(path.join(packageRoot(), 'schemas', relativePath), 'utf8')) as object;
+  const text = readFileSync(path.join(packageRoot(), 'schemas', relativePath), 'utf8');
+  const schema = JSON.parse(text) as object;
+  schemaSources.set(schema, { file: relativePath, text });
+  return schema;
+}
+
+export function schemaSourceOf(schema: object): { file: string; text: string } | undefined {
+  return schemaSources.get(schema);
 }

@@ -8,6 +8,9 @@ let tsxRegistered = false;
 export async function enableTypeScript(): Promise<void> {
   if (tsxRegistered) return;
   tsxRegistered = true;
+  // Once tsx's hooks are on, every module still to load goes through its loader thread, a round trip each.
+  // Suites import 'kiso': load that public API (mostly loaded by a run already) before the hooks start.
+  await import('kiso').catch(() => undefined);
   const [{ register: registerEsm }, { register: registerCjs }] = await Promise.all([
     import('tsx/esm/api'),
     import('tsx/cjs/api'),

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import type { MetadataFlags } from '../station/run-metadata.js';
+
+/** The run command's record options: run metadata, the store, the HTML report. */
+export interface RecordFlags extends MetadataFlags {
+  store?: string;
+  /** false with --no-record. */
+  record?: boolean;
+  html?: string;
+}
+
+export function addRecordOptions(command: Command): Command {
+  return command
+    .option('--serial <sn>', "the unit's serial number (else the station's serial_hook asks for it)")
+    .option('--procedure-id <id>', 'procedure id for the run record (default: station.procedure_id)')
+    .option('--procedure-version <v>', 'procedure version (default: station.procedure_version)')
+    .option('--part-number <pn>', 'part number (default: station.part_number)')
+    .option('--revision <rev>', 'hardware revision (default: station.revision)')
+    .option('--batch-number <batch>', 'batch / lot (default: station.batch_number)')
+    .option('--station-name <name>', 'station name (default: station.name, else the host name)')
+    .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
+    .option('--no-record', 'do not write a run record')
+    .option('--html <file>', 'write a self-contained HTML report of the run');
+}
+

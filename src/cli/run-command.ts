@@ -1,0 +1,198 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { StationConfig } from '../config/load.js';
+import { describeError } from '../core/errors.js';
+import { createLogger, formatLogLine, type Logger, type LogLevel } from '../core/logging.js';
+import { ConsoleReporter } from '../results/reporters/console.js';
+import { JunitReporter } from '../results/reporters/junit.js';
+import type { Reporter } from '../results/reporters/reporter.js';
+import { OutputCapture, StrayErrors } from '../runner/run.js';
+import { runStation } from '../runner/run-station.js';
+import type { Slot } from '../slots/duts.js';
+import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
+import { loadAll } from './load-stations.js';
+import { openRunRecord, recordSummary } from './record-options.js';
+import type { RecordFlags } from './record-flags.js';
+import { EXIT, UsageError } from './usage.js';
+
+/** `kiso -c station.yaml`: load every station, run each (or its fixture slots), write the reports. */
+
+/** pykiso's tag filters: every option kiso does not know, `--variant a,b` or `--variant=a,b`. */
+export function parseTagFilters(args: readonly string[]): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i]!;
+    if (!token.startsWith('--')) throw new UsageError(`unexpected argument "${token}" (tag filters are written --NAME value1,value2)`);
+    let name = token.slice(2);
+    let value: string | undefined;
+    const equals = name.indexOf('=');
+    if (equals >= 0) {
+      value = name.slice(equals + 1);
+      name = name.slice(0, equals);
+    } else {
+      value = args[i + 1];
+      if (value === undefined || value.startsWith('-')) throw new UsageError(`option --${name} needs values: --${name} value1,value2 (unknown options are tag filters)`);
+      i++;
+    }
+    if (!/^[A-Za-z][\w-]*$/.test(name)) throw new UsageError(`"--${name}" is not a valid tag name`);
+    filters[name] = [...(filters[name] ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  }
+  return filters;
+}
+
+/** `-p 'test_udp*.ts'` selects files; `-p 'test_udp.ts::echo*'` also selects cases by name. */
+export function parsePattern(pattern: string | undefined): { filePattern?: string; casePattern?: RegExp } {
+  if (!pattern) return {};
+  const [filePart, casePart] = pattern.split('::', 2);
+  const casePattern = casePart ? new RegExp(`^${casePart.replace(/[.+^$()|[\]{}\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : undefined;
+  return { filePattern: filePart || undefined, casePattern };
+}
+
+function logFileFor(logPath: string | undefined, startedAt: Date): string | undefined {
+  if (!logPath) return undefined;
+  const isFolder = logPath.endsWith('/') || (existsSync(logPath) && statSync(logPath).isDirectory());
+  return isFolder ? path.join(logPath, `kiso-${startedAt.toISOString().replace(/[:.]/g, '-')}.ndjson`) : logPath;
+}
+
+function junitFileFor(option: string | boolean | undefined, config: StationConfig, configCount: number): string | undefined {
+  if (!option) return undefined;
+  const base = typeof option === 'string' ? option : path.join('reports', 'junit.xml');
+  if (configCount === 1) return path.resolve(base);
+  const ext = path.extname(base) || '.xml';
+  return path.resolve(`${base.slice(0, base.length - path.extname(base).length)}-${path.basename(config.file).replace(/\.ya?ml$/, '')}${ext}`);
+}
+
+export interface RunFlags extends RecordFlags {
+  testConfigurationFile: string[];
+  duts?: string;
+  dist?: string;
+  jobs?: number;
+  pattern?: string;
+  failfast?: boolean;
+  logPath?: string;
+  logLevel: LogLevel;
+  junit?: string | boolean;
+}
+
+export async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number> {
+  if (flags.testConfigurationFile.length === 0) throw new UsageError('missing -c/--test-configuration-file: which station YAML should kiso run?');
+  const tagFilters = parseTagFilters(extraArgs);
+  const { filePattern, casePattern } = parsePattern(flags.pattern);
+  const baseline = snapshotHandles();
+  const planned = await loadAll(flags.testConfigurationFile, flags.duts);
+  const configs = planned.map((run) => run.config);
+  if (flags.dist && !planned.some((run) => run.slots)) throw new UsageError('--dist needs fixture slots: a duts section in the station file, or --duts FILE');
+
+  const capture = new OutputCapture();
+  const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
+  // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
+  const strayErrors = new StrayErrors();
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, `unhandled rejection (from a suite or auxiliary): ${describeError(reason)}`);
+    strayErrors.push(reason);
+  });
+  process.on('uncaughtException', (error) => {
+    logger.error({ err: error }, `uncaught exception (from a suite or auxiliary): ${describeError(error)}`);
+    strayErrors.push(error);
+  });
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write(`kiso: ${signal} again: exiting now\n`);
+      process.exit(EXIT.failed);
+    }
+    process.stderr.write(`\nkiso: ${signal}: stopping after the running step; reports will still be written (press again to exit at once)\n`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let exitCode: number = EXIT.passed;
+  for (const { config, slots } of planned) {
+    if (interrupt.signal.aborted) break;
+    if (slots) {
+      const passed = await runFixture(config, slots, flags, { logger, tagFilters, filePattern, casePattern, signal: interrupt.signal, configCount: configs.length });
+      if (!passed) exitCode = EXIT.failed;
+      if (flags.failfast && !passed) break;
+      continue;
+    }
+    const reporters: Reporter[] = [new ConsoleReporter()];
+    const junit = junitFileFor(flags.junit, config, configs.length);
+    if (junit) reporters.push(new JunitReporter(junit));
+    // The record reporter writes the record of what ran even if kiso dies mid-run (from the 'exit' event).
+    const record = await openRunRecord(config, flags, configs.length, logger, interrupt.signal);
+    if (record) reporters.push(record);
+    const result = await runStation(config, { log: logger, capture, strayErrors, reporters, failfast: flags.failfast, tagFilters, filePattern, casePattern, signal: interrupt.signal });
+    if (result.outcome !== 'passed') exitCode = EXIT.failed;
+    if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
+    process.stdout.write(recordSummary(record, flags.html, config, configs.length));
+    if (flags.failfast && result.outcome !== 'passed') break;
+  }
+
+  const leftovers = await settledLeftovers(baseline);
+  if (leftovers.length) {
+    logger.warn({ handles: leftovers }, `still open after the run: ${leftovers.join(', ')} — a suite or auxiliary did not close them; kiso exits anyway`);
+  }
+  flush();
+  return exitCode;
+}
+
+/** A station with fixture slots: every device at once, one worker process each, then the station summary. */
+async function runFixture(
+  config: StationConfig,
+  slots: Slot[],
+  flags: RunFlags,
+  context: { logger: Logger; tagFilters: Record<string, string[]>; filePattern?: string; casePattern?: RegExp; signal: AbortSignal; configCount: number },
+): Promise<boolean> {
+  const startedAt = Date.now();
+  const { assertDistribution, runSlots } = await import('../slots/run-slots.js');
+  const { formatStationSummary } = await import('../slots/summary.js');
+  const dist = assertDistribution(flags.dist ?? 'each');
+  const present = slots.filter((slot) => slot.present);
+  process.stdout.write(`Fixture: ${present.length} device(s) in ${slots.length} slot(s), --dist ${dist}, up to ${flags.jobs ?? present.length} at once\n`);
+  const junitFiles = new Map<number, string>();
+  const records = new Map<number, Awaited<ReturnType<typeof openRunRecord>>>();
+  for (const slot of present) {
+    const base = junitFileFor(flags.junit, config, context.configCount);
+    if (base) junitFiles.set(slot.slot, withSuffix(base, slot.serial));
+    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, html: flags.html ? withSuffix(flags.html, slot.serial) : undefined }, 1, context.logger, context.signal));
+  }
+  const outcomes = await runSlots({
+    configFile: config.file,
+    slots,
+    dist,
+    jobs: flags.jobs ?? present.length,
+    log: context.logger,
+    logLevel: flags.logLevel,
+    failfast: flags.failfast ?? false,
+    tagFilters: context.tagFilters,
+    filePattern: context.filePattern,
+    casePattern: context.casePattern,
+    signal: context.signal,
+    reportersFor: (slot) => {
+      const reporters: Reporter[] = [new ConsoleReporter({ prefix: `[slot ${slot.slot} ${slot.serial}] `, summary: false })];
+      const junit = junitFiles.get(slot.slot);
+      if (junit) reporters.push(new JunitReporter(junit));
+      const record = records.get(slot.slot);
+      if (record) reporters.push(record);
+      return reporters;
+    },
+  });
+  process.stdout.write(formatStationSummary(outcomes, Date.now() - startedAt));
+  for (const slot of present) {
+    const junit = junitFiles.get(slot.slot);
+    if (junit) process.stdout.write(`JUnit report (slot ${slot.slot}): ${path.relative(process.cwd(), junit)}\n`);
+    const record = records.get(slot.slot);
+    if (record) process.stdout.write(recordSummary(record, flags.html ? withSuffix(flags.html, slot.serial) : undefined, slot.config!, 1));
+  }
+  return outcomes.every((outcome) => outcome.status === 'passed' || outcome.status === 'empty');
+}
+
+/** `reports/junit.xml` + `SN-0001` → `reports/junit-SN-0001.xml`. */
+function withSuffix(file: string, suffix: string): string {
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}-${suffix.replace(/[^\w.-]/g, '_')}${ext}`;
+}
+
