@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, isKisoError } from '../core/errors.js';
-import { LOG_LEVELS, type LogLevel } from '../core/log-levels.js';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../core/log-levels.js';
 import { kisoVersion } from '../core/package-root.js';
 import { addRecordOptions } from './record-flags.js';
 import { addRunsCommands } from './runs.js';
@@ -18,6 +18,12 @@ export { EXIT } from './usage.js';
  * command runs, so `kiso --version` or `kiso validate` loads no CAN, store,
  * report or worker code.
  */
+
+function logLevelOption(value: string): LogLevel {
+  const level = parseLogLevel(value);
+  if (!level) throw new UsageError(`--log-level "${value}" is not a level: ${LOG_LEVELS.join(', ')} (or pykiso's DEBUG, INFO, WARNING, ERROR)`);
+  return level;
+}
 
 /** The built-in types, registered before a command resolves any type name. */
 async function builtinsRegistered(): Promise<void> {
@@ -35,18 +41,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('-c, --test-configuration-file <file>', 'station YAML to run; repeat to run several one after another', collect, [])
     .option('-p, --pattern <glob>', "suite files to run instead of each test_filter_pattern; 'file.ts::case name' also selects cases")
     .option('--failfast', 'stop at the first failed or errored case')
-    .option('-l, --log-path <path>', 'write the run log as NDJSON to this file (or into this folder)')
-    .addOption(new Option('--log-level <level>', 'log level of the console and the log file').choices([...LOG_LEVELS]).default('info'))
-    .option('--junit [file]', 'write a JUnit XML report (default reports/junit.xml; with fixture slots one per serial number)')
+    .option('-l, --log-path <path>', 'write the run log as NDJSON to this file (or into this folder); one per -c, or one for all', collect, [])
+    .addOption(new Option('--log-level <level>', `log level of the console and the log file: ${LOG_LEVELS.join(', ')} (pykiso's DEBUG, INFO, WARNING, ERROR too, any case)`).argParser(logLevelOption).default('info'))
+    .option('-v, --verbose', 'debug logs, from kiso itself too (as pykiso -v); --log-level wins when given')
+    .option('--text', "pykiso's text report: the console report kiso always prints (accepted for pykiso command lines)")
+    .option('--junit [file]', 'write a JUnit XML report (default reports/junit.xml; a folder: FOLDER/<station>-<time>.xml; with fixture slots one per serial number)')
     .option('--duts <file>', 'fixture slots from this file (a list of slots) instead of the station\'s duts section')
     .option('--dist <mode>', 'with fixture slots: each (every slot runs every case, the default) or load (identical devices share the cases)')
     .option('--jobs <n>', 'with fixture slots: at most N slots at once', (value) => positiveInteger(value, '--jobs'))
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .addHelpText('after', '\nAny other --NAME v1,v2 is a tag filter: only cases whose tag NAME has one of the values run.\nExit codes: 0 all passed, 1 a case failed or errored, 2 usage or configuration error.')
-    .action(async (flags: RunFlags, command: Command) => {
+    .action(async (flags: RunFlags & { verbose?: boolean }, command: Command) => {
       await builtinsRegistered();
-      setExitCode(await (await import('./run-command.js')).runCommand(flags, command.args));
+      if (flags.verbose && command.getOptionValueSource('logLevel') === 'default') flags.logLevel = 'debug';
+      const knownOptions = command.options.map((option) => option.long?.replace(/^--/, '')).filter((name): name is string => Boolean(name));
+      setExitCode(await (await import('./run-command.js')).runCommand(flags, command.args, knownOptions));
     });
   addRecordOptions(program);
   addRunsCommands(program, setExitCode);
@@ -69,7 +79,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--count <n>', 'stop after N messages', (value) => positiveInteger(value, '--count'))
     .option('-L, --log', "candump's log format with timestamps (what canplayer and python-can read back)")
     .option('--pcap <file>', 'also write the CAN frames to a pcap file for Wireshark')
-    .option('--log-level <level>', 'log level on stderr', 'warn')
+    .option('--log-level <level>', 'log level on stderr', logLevelOption, 'warn')
     .action(async (flags: { testConfigurationFile: string; connector: string; count?: number; log?: boolean; pcap?: string; logLevel: LogLevel }) => {
       await builtinsRegistered();
       setExitCode(await (await import('./bus-commands.js')).dumpCommand(flags));
@@ -83,7 +93,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('[messages...]', 'frames or hex payloads to send, in order')
     .option('--text <text>', 'send this text (UTF-8) instead')
     .option('--interval <ms>', 'wait this long between messages', (value) => positiveInteger(value, '--interval'), 0)
-    .option('--log-level <level>', 'log level on stderr', 'warn')
+    .option('--log-level <level>', 'log level on stderr', logLevelOption, 'warn')
     .action(async (messages: string[], flags: { testConfigurationFile: string; connector: string; text?: string; interval: number; logLevel: LogLevel }) => {
       await builtinsRegistered();
       setExitCode(await (await import('./bus-commands.js')).sendCommand(messages, flags));
@@ -118,7 +128,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`kiso: ${error.message}\nTry 'kiso --help'.\n`);
       return EXIT.usage;
     }
-    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE')) {
+    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE') || isKisoError(error, 'KISO_SELECTION_EMPTY')) {
       process.stderr.write(`kiso: ${error.message}\n`);
       return EXIT.usage;
     }

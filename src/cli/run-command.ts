@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.js';
 import { createLogger, formatLogLine, type Logger, type LogLevel } from '../core/logging.js';
 import { ConsoleReporter } from '../results/reporters/console.js';
 import { JunitReporter } from '../results/reporters/junit.js';
-import type { Reporter } from '../results/reporters/reporter.js';
+import type { Reporter, ReporterFailure } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors } from '../runner/run.js';
 import { runStation } from '../runner/run-station.js';
 import type { Slot } from '../slots/duts.js';
@@ -13,12 +13,17 @@ import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
 import { loadAll } from './load-stations.js';
 import { openRunRecord, recordSummary } from './record-options.js';
 import type { RecordFlags } from './record-flags.js';
+import { suggest } from '../core/suggest.js';
 import { EXIT, UsageError } from './usage.js';
 
 /** `kiso -c station.yaml`: load every station, run each (or its fixture slots), write the reports. */
 
-/** pykiso's tag filters: every option kiso does not know, `--variant a,b` or `--variant=a,b`. */
-export function parseTagFilters(args: readonly string[]): Record<string, string[]> {
+/**
+ * pykiso's tag filters: every option kiso does not know, `--variant a,b` or
+ * `--variant=a,b`. Whether each really is a tag is decided once the suites
+ * are loaded (runner/selection.ts); an option with no value is no tag.
+ */
+export function parseTagFilters(args: readonly string[], knownOptions: readonly string[] = []): Record<string, string[]> {
   const filters: Record<string, string[]> = {};
   for (let i = 0; i < args.length; i++) {
     const token = args[i]!;
@@ -31,7 +36,10 @@ export function parseTagFilters(args: readonly string[]): Record<string, string[
       name = name.slice(0, equals);
     } else {
       value = args[i + 1];
-      if (value === undefined || value.startsWith('-')) throw new UsageError(`option --${name} needs values: --${name} value1,value2 (unknown options are tag filters)`);
+      if (value === undefined || value.startsWith('-')) {
+        const hints = suggest(name, knownOptions).map((option) => `--${option}`);
+        throw new UsageError(`unknown option --${name}${hints.length ? ` (did you mean ${hints.join(' or ')}?)` : ''}; a tag filter is written --${name} value1,value2`);
+      }
       i++;
     }
     if (!/^[A-Za-z][\w-]*$/.test(name)) throw new UsageError(`"--${name}" is not a valid tag name`);
@@ -40,12 +48,22 @@ export function parseTagFilters(args: readonly string[]): Record<string, string[
   return filters;
 }
 
-/** `-p 'test_udp*.ts'` selects files; `-p 'test_udp.ts::echo*'` also selects cases by name. */
-export function parsePattern(pattern: string | undefined): { filePattern?: string; casePattern?: RegExp } {
+/** A case or suite name pattern of `-p`: `*` and `?` as in file names. */
+const namePattern = (glob: string): RegExp => new RegExp(`^${glob.replace(/[.+^$()|[\]{}\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+/**
+ * `-p 'test_udp*.ts'` selects files; `-p 'test_udp.ts::echo*'` also selects
+ * cases by name; pykiso's `-p 'test_file.py::TestClass::test_run'` selects
+ * suite and case names too.
+ */
+export function parsePattern(pattern: string | undefined): { filePattern?: string; suitePattern?: RegExp; casePattern?: RegExp } {
   if (!pattern) return {};
-  const [filePart, casePart] = pattern.split('::', 2);
-  const casePattern = casePart ? new RegExp(`^${casePart.replace(/[.+^$()|[\]{}\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : undefined;
-  return { filePattern: filePart || undefined, casePattern };
+  const parts = pattern.split('::');
+  if (parts.length > 3) throw new UsageError(`-p '${pattern}': write FILE, FILE::CASE or FILE::SUITE::CASE`);
+  const [filePart, ...names] = parts;
+  const casePart = names.at(-1);
+  const suitePart = names.length === 2 ? names[0] : undefined;
+  return { filePattern: filePart || undefined, suitePattern: suitePart ? namePattern(suitePart) : undefined, casePattern: casePart ? namePattern(casePart) : undefined };
 }
 
 function logFileFor(logPath: string | undefined, startedAt: Date): string | undefined {
@@ -54,12 +72,28 @@ function logFileFor(logPath: string | undefined, startedAt: Date): string | unde
   return isFolder ? path.join(logPath, `kiso-${startedAt.toISOString().replace(/[:.]/g, '-')}.ndjson`) : logPath;
 }
 
-function junitFileFor(option: string | boolean | undefined, config: StationConfig, configCount: number): string | undefined {
+/**
+ * Where --junit writes: a file as given (one per station when several run),
+ * or, when the option names an existing folder, pykiso's
+ * `FOLDER/<station>-<timestamp>.xml`.
+ */
+function junitFileFor(option: string | boolean | undefined, config: StationConfig, configCount: number, startedAt: Date): string | undefined {
   if (!option) return undefined;
+  const station = path.basename(config.file).replace(/\.ya?ml$/, '');
+  if (typeof option === 'string' && (option.endsWith('/') || (existsSync(option) && statSync(option).isDirectory()))) {
+    return path.resolve(option, `${station}-${startedAt.toISOString().replace(/[:.]/g, '-')}.xml`);
+  }
   const base = typeof option === 'string' ? option : path.join('reports', 'junit.xml');
   if (configCount === 1) return path.resolve(base);
   const ext = path.extname(base) || '.xml';
-  return path.resolve(`${base.slice(0, base.length - path.extname(base).length)}-${path.basename(config.file).replace(/\.ya?ml$/, '')}${ext}`);
+  return path.resolve(`${base.slice(0, base.length - path.extname(base).length)}-${station}${ext}`);
+}
+
+/** pykiso's one `-l` per `-c`: one path for every station, or one each, in order. */
+function logPathsFor(logPaths: readonly string[], configCount: number): Array<string | undefined> {
+  if (logPaths.length <= 1) return Array.from({ length: configCount }, () => logPaths[0]);
+  if (logPaths.length !== configCount) throw new UsageError(`${logPaths.length} -l/--log-path for ${configCount} -c/--test-configuration-file: give one for all, or one per -c`);
+  return [...logPaths];
 }
 
 export interface RunFlags extends RecordFlags {
@@ -69,22 +103,25 @@ export interface RunFlags extends RecordFlags {
   jobs?: number;
   pattern?: string;
   failfast?: boolean;
-  logPath?: string;
+  logPath: string[];
   logLevel: LogLevel;
   junit?: string | boolean;
 }
 
-export async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<number> {
+export async function runCommand(flags: RunFlags, extraArgs: string[], knownOptions: readonly string[] = []): Promise<number> {
   if (flags.testConfigurationFile.length === 0) throw new UsageError('missing -c/--test-configuration-file: which station YAML should kiso run?');
-  const tagFilters = parseTagFilters(extraArgs);
-  const { filePattern, casePattern } = parsePattern(flags.pattern);
+  const tagFilters = parseTagFilters(extraArgs, knownOptions);
+  const { filePattern, suitePattern, casePattern } = parsePattern(flags.pattern);
+  const logPaths = logPathsFor(flags.logPath, flags.testConfigurationFile.length);
   const baseline = snapshotHandles();
   const planned = await loadAll(flags.testConfigurationFile, flags.duts);
   const configs = planned.map((run) => run.config);
   if (flags.dist && !planned.some((run) => run.slots)) throw new UsageError('--dist needs fixture slots: a duts section in the station file, or --duts FILE');
 
   const capture = new OutputCapture();
-  const { logger, flush } = createLogger({ level: flags.logLevel, file: logFileFor(flags.logPath, new Date()), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
+  const startedAt = new Date();
+  const openLog = (logPath: string | undefined) => createLogger({ level: flags.logLevel, file: logFileFor(logPath, startedAt), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
+  let { logger, flush } = openLog(logPaths[0]);
   // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
   const strayErrors = new StrayErrors();
   process.on('unhandledRejection', (reason) => {
@@ -109,26 +146,45 @@ export async function runCommand(flags: RunFlags, extraArgs: string[]): Promise<
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // A report that could not be written fails the run: nobody may read a green exit as "reports are there".
+  const reportFailures = new Map<string, string>();
+  const onReporterFailure = (failure: ReporterFailure): void => {
+    // Its first failure says why; the later hooks usually repeat it.
+    if (!reportFailures.has(failure.reporter)) reportFailures.set(failure.reporter, `${failure.reporter} (${failure.hook}): ${describeError(failure.error)}`);
+  };
+  const selection = { tagFilters, filePattern, suitePattern, casePattern, knownOptions, onReporterFailure };
   let exitCode: number = EXIT.passed;
-  for (const { config, slots } of planned) {
+  for (const [index, { config, slots }] of planned.entries()) {
     if (interrupt.signal.aborted) break;
+    if (index > 0 && logPaths[index] !== logPaths[index - 1]) {
+      flush();
+      ({ logger, flush } = openLog(logPaths[index]));
+    }
     if (slots) {
-      const passed = await runFixture(config, slots, flags, { logger, tagFilters, filePattern, casePattern, signal: interrupt.signal, configCount: configs.length });
+      const passed = await runFixture(config, slots, flags, { ...selection, logger, signal: interrupt.signal, configCount: configs.length, startedAt });
       if (!passed) exitCode = EXIT.failed;
       if (flags.failfast && !passed) break;
       continue;
     }
     const reporters: Reporter[] = [new ConsoleReporter()];
-    const junit = junitFileFor(flags.junit, config, configs.length);
+    const junit = junitFileFor(flags.junit, config, configs.length, startedAt);
     if (junit) reporters.push(new JunitReporter(junit));
     // The record reporter writes the record of what ran even if kiso dies mid-run (from the 'exit' event).
     const record = await openRunRecord(config, flags, configs.length, logger, interrupt.signal);
     if (record) reporters.push(record);
-    const result = await runStation(config, { log: logger, capture, strayErrors, reporters, failfast: flags.failfast, tagFilters, filePattern, casePattern, signal: interrupt.signal });
+    const result = await runStation(config, { ...selection, log: logger, capture, strayErrors, reporters, failfast: flags.failfast, signal: interrupt.signal });
     if (result.outcome !== 'passed') exitCode = EXIT.failed;
+    if (result.outcome === 'passed' && result.counts.passed === 0) {
+      process.stderr.write(`kiso: ${path.relative(process.cwd(), config.file)}: no case was executed (${result.counts.skipped} skipped): a run that tests nothing does not pass\n`);
+      exitCode = EXIT.failed;
+    }
     if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
     process.stdout.write(recordSummary(record, flags.html, config, configs.length));
     if (flags.failfast && result.outcome !== 'passed') break;
+  }
+  if (reportFailures.size) {
+    process.stderr.write(`kiso: ${reportFailures.size} report(s) could not be written:\n${[...reportFailures.values()].map((line) => `  ${line}`).join('\n')}\n`);
+    if (exitCode === EXIT.passed) exitCode = EXIT.failed;
   }
 
   const leftovers = await settledLeftovers(baseline);
@@ -144,7 +200,18 @@ async function runFixture(
   config: StationConfig,
   slots: Slot[],
   flags: RunFlags,
-  context: { logger: Logger; tagFilters: Record<string, string[]>; filePattern?: string; casePattern?: RegExp; signal: AbortSignal; configCount: number },
+  context: {
+    logger: Logger;
+    tagFilters: Record<string, string[]>;
+    filePattern?: string;
+    suitePattern?: RegExp;
+    casePattern?: RegExp;
+    knownOptions: readonly string[];
+    onReporterFailure: (failure: ReporterFailure) => void;
+    signal: AbortSignal;
+    configCount: number;
+    startedAt: Date;
+  },
 ): Promise<boolean> {
   const startedAt = Date.now();
   const { assertDistribution, runSlots } = await import('../slots/run-slots.js');
@@ -155,7 +222,7 @@ async function runFixture(
   const junitFiles = new Map<number, string>();
   const records = new Map<number, Awaited<ReturnType<typeof openRunRecord>>>();
   for (const slot of present) {
-    const base = junitFileFor(flags.junit, config, context.configCount);
+    const base = junitFileFor(flags.junit, config, context.configCount, context.startedAt);
     if (base) junitFiles.set(slot.slot, withSuffix(base, slot.serial));
     records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, html: flags.html ? withSuffix(flags.html, slot.serial) : undefined }, 1, context.logger, context.signal));
   }
@@ -169,7 +236,10 @@ async function runFixture(
     failfast: flags.failfast ?? false,
     tagFilters: context.tagFilters,
     filePattern: context.filePattern,
+    suitePattern: context.suitePattern,
     casePattern: context.casePattern,
+    knownOptions: context.knownOptions,
+    onReporterFailure: context.onReporterFailure,
     signal: context.signal,
     reportersFor: (slot) => {
       const reporters: Reporter[] = [new ConsoleReporter({ prefix: `[slot ${slot.slot} ${slot.serial}] `, summary: false })];

@@ -53,8 +53,12 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     issues.push({ position: sources.locate(at, atKey), path: at, message });
   };
   if (loaded.data === undefined && issues.length > 0) throw new ConfigError(issues);
-  if (loaded.data === null || typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
-    report([], 'the file must be a mapping with the keys auxiliaries, connectors and test_suite_list');
+  if (loaded.data === null || loaded.data === undefined) {
+    report([], 'the file is empty: a station file is a mapping with the keys auxiliaries, connectors and test_suite_list');
+    throw new ConfigError(issues);
+  }
+  if (typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
+    report([], `the file must be a mapping with the keys auxiliaries, connectors and test_suite_list, not ${Array.isArray(loaded.data) ? 'a list' : `a single value`}`);
     throw new ConfigError(issues);
   }
   const data = loaded.data as RawStation;

@@ -20,6 +20,7 @@ export const ERRORS = {
   KISO_IPC_PROTOCOL: 'a process sent an IPC message kiso does not understand',
   KISO_SUITE_LOAD: 'a suite file could not be loaded',
   KISO_SUITE_INVALID: 'a suite file does not export a suite',
+  KISO_SELECTION_EMPTY: 'a suite folder, pattern or tag filter selects nothing, so the run would test nothing',
   KISO_TIMEOUT: 'a step of a test case took longer than its timeout',
   KISO_DBC_INVALID: 'a DBC file has an error (reported with file:line)',
   KISO_DBC_SIGNAL: 'a message, signal or value does not fit the DBC',

@@ -1,7 +1,8 @@
 import type { StationConfig } from '../config/load.js';
 import type { Logger } from '../core/logging.js';
-import { ReporterMux, type Reporter } from '../results/reporters/reporter.js';
+import { ReporterMux, type Reporter, type ReporterFailure } from '../results/reporters/reporter.js';
 import { discoverSuiteFiles, loadSuiteFile } from './discover.js';
+import { checkSelection } from './selection.js';
 import type { RunResult } from '../results/outcomes.js';
 import { SuiteRunner, type LoadedSuite, type OutputCapture, type RunnerOptions } from './run.js';
 import { StationRuntime } from '../station/station.js';
@@ -12,6 +13,10 @@ export interface StationRunOptions extends Omit<RunnerOptions, 'configFile' | 'l
   reporters: Reporter[];
   /** Overrides every suite's test_filter_pattern (the file part of `-p`). */
   filePattern?: string;
+  /** kiso's own options, for "did you mean" when an unknown option is no tag either. */
+  knownOptions?: readonly string[];
+  /** A reporter threw (a report could not be written). */
+  onReporterFailure?: (failure: ReporterFailure) => void;
 }
 
 /** A station built and started, its suites loaded: ready to run them all or one unit at a time. */
@@ -32,7 +37,8 @@ export async function prepareRun(config: StationConfig, options: StationRunOptio
   const station = await StationRuntime.build(config, options.log);
   try {
     const suites: LoadedSuite[] = [];
-    for (const { entry, file } of discoverSuiteFiles(config.suites, options.filePattern)) {
+    const discovered = discoverSuiteFiles(config.suites, options.filePattern);
+    for (const { entry, file } of discovered) {
       try {
         suites.push({ file, suiteId: entry.suiteId, definition: await loadSuiteFile(file) });
       } catch (error) {
@@ -40,9 +46,10 @@ export async function prepareRun(config: StationConfig, options: StationRunOptio
         suites.push({ file, suiteId: entry.suiteId, loadError: error as Error });
       }
     }
-    if (suites.length === 0) options.log.warn({ config: config.file }, 'no suite file matched: nothing to run');
+    // Before anything opens: a selection that tests nothing is exit 2, never a green run.
+    checkSelection(config.suites, discovered, suites, options);
     await station.startAutoStart();
-    const runner = new SuiteRunner(station, new ReporterMux(options.reporters, options.log), { limits: config.limits, ...options, configFile: config.file });
+    const runner = new SuiteRunner(station, new ReporterMux(options.reporters, options.log, options.onReporterFailure), { limits: config.limits, ...options, configFile: config.file });
     return { station, suites, runner, stop: () => station.stopAll() };
   } catch (error) {
     await station.stopAll();

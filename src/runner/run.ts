@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { selectedByTags } from './tags.js';
 import type { AuxiliaryHandle } from '../core/auxiliary.js';
 import { KisoError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
@@ -71,6 +72,8 @@ export interface RunnerOptions {
   tagFilters?: Readonly<Record<string, readonly string[]>>;
   /** Only cases whose name matches (from `-p file::case`). */
   casePattern?: RegExp;
+  /** Only suites whose name matches (from pykiso's `-p file::Suite::case`). */
+  suitePattern?: RegExp;
   defaultTimeouts?: StepTimeouts;
   strayErrors?: StrayErrors;
   /** The fixture slot's values, for `ctx.dut`. */
@@ -265,10 +268,11 @@ export class SuiteRunner {
     const info: CaseInfo = { id: testCase.id ?? index + 1, name: testCase.name, attempt: 1, tags, requirements: [...(testCase.requirements ?? [])] };
     let skipReason: string | undefined;
     if (testCase.skip) skipReason = typeof testCase.skip === 'string' ? testCase.skip : 'marked skip';
-    for (const [tag, wanted] of Object.entries(this.options.tagFilters ?? {})) {
-      if (skipReason) break;
-      if (!(tags[tag] ?? []).some((value) => wanted.includes(value))) skipReason = `not selected by --${tag} ${wanted.join(',')}`;
+    if (!skipReason) {
+      const byTags = selectedByTags(tags, this.options.tagFilters);
+      if (!byTags.selected) skipReason = byTags.reason;
     }
+    if (!skipReason && this.options.suitePattern && !this.options.suitePattern.test(suite.name)) skipReason = `not selected by --pattern`;
     if (!skipReason && this.options.casePattern && !this.options.casePattern.test(testCase.name)) skipReason = `not selected by --pattern`;
     return {
       testCase,

@@ -53,6 +53,8 @@ export async function loadSlots(stationFile: string, options: SlotLoadOptions = 
   const loaded = loadYaml(path.resolve(source), env, 'keep');
   if (loaded.issues.length) throw new ConfigError(loaded.issues);
   const data = loaded.data as Record<string, unknown> | unknown[] | null;
+  // A bare list is a --duts file; a station file that is a list is not a station (loadStationConfig says so).
+  if (Array.isArray(data) && !options.dutsFile) return undefined;
   const base: KeyPath = Array.isArray(data) ? [] : ['duts'];
   const list = Array.isArray(data) ? data : (data as Record<string, unknown> | null)?.duts;
   if (list === undefined) {

@@ -1,18 +1,25 @@
 import type { StationConfig } from '../config/load.js';
 import { discoverSuiteFiles, loadSuiteFile } from '../runner/discover.js';
 import type { LoadedSuite } from '../runner/run.js';
+import { checkSelection, type Selection } from '../runner/selection.js';
 import type { WorkUnit } from './protocol.js';
 
-/** The suites of a station as the main process sees them, to cut work units and to account for every case. */
-export async function loadPlan(config: StationConfig, filePattern?: string): Promise<LoadedSuite[]> {
+/**
+ * The suites of a station as the main process sees them, to cut work units
+ * and to account for every case. Throws KISO_SELECTION_EMPTY when the
+ * selection would test nothing.
+ */
+export async function loadPlan(config: StationConfig, selection: Selection): Promise<LoadedSuite[]> {
   const suites: LoadedSuite[] = [];
-  for (const { entry, file } of discoverSuiteFiles(config.suites, filePattern)) {
+  const discovered = discoverSuiteFiles(config.suites, selection.filePattern);
+  for (const { entry, file } of discovered) {
     try {
       suites.push({ file, suiteId: entry.suiteId, definition: await loadSuiteFile(file) });
     } catch (error) {
       suites.push({ file, suiteId: entry.suiteId, loadError: error as Error });
     }
   }
+  checkSelection(config.suites, discovered, suites, selection);
   return suites;
 }
 

@@ -29,7 +29,8 @@ export interface SlotJob {
   failfast: boolean;
   tagFilters: Record<string, string[]>;
   filePattern?: string;
-  /** RegExp source of the case-name filter. */
+  /** RegExp sources of the suite-name and case-name filters. */
+  suitePattern?: string;
   casePattern?: string;
 }
 

@@ -6,7 +6,7 @@ import { KisoError } from '../core/errors.js';
 import { trackChild } from '../processing/host-process.js';
 import { relayLogLine } from '../processing/remote-auxiliary.js';
 import type { Logger, LogLevel } from '../core/logging.js';
-import { ReporterMux, type Reporter } from '../results/reporters/reporter.js';
+import { ReporterMux, type Reporter, type ReporterFailure } from '../results/reporters/reporter.js';
 import { countOutcomes, type CaseResult, type RunOutcome, type RunResult, type SuiteResult } from '../results/outcomes.js';
 import type { LoadedSuite } from '../runner/run.js';
 import { toPortable } from '../config/portable.js';
@@ -25,7 +25,12 @@ export interface SlotRunOptions {
   failfast: boolean;
   tagFilters: Record<string, string[]>;
   filePattern?: string;
+  suitePattern?: RegExp;
   casePattern?: RegExp;
+  /** kiso's own options, for "did you mean" when an unknown option is no tag either. */
+  knownOptions?: readonly string[];
+  /** A slot's reporter threw (a report could not be written). */
+  onReporterFailure?: (failure: ReporterFailure) => void;
   signal: AbortSignal;
   /** The reporters of one slot (console with its prefix, its JUnit file, its run record, ...). */
   reportersFor(slot: Slot): Reporter[];
@@ -66,8 +71,9 @@ class SlotRun {
     readonly slot: Slot,
     reporters: Reporter[],
     log: Logger,
+    onReporterFailure?: (failure: ReporterFailure) => void,
   ) {
-    this.mux = new ReporterMux(reporters, log);
+    this.mux = new ReporterMux(reporters, log, onReporterFailure);
   }
 
   /** Error entries for cases a dead worker did not report, told to the slot's reporters like real ones. */
@@ -137,7 +143,13 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
   // Workers boot (node, kiso, TypeScript support) while this process loads the plan: on a
   // small machine that start-up is most of what parallel slots cost over one device.
   const spares = Array.from({ length: Math.max(1, Math.min(options.jobs, present.length)) }, spawnWorker);
-  const plan = await loadPlan(present[0]!.config!, options.filePattern);
+  let plan: Awaited<ReturnType<typeof loadPlan>>;
+  try {
+    plan = await loadPlan(present[0]!.config!, options);
+  } catch (error) {
+    for (const spare of spares) spare.kill();
+    throw error;
+  }
   const allCases = plan.flatMap((suite) => caseIdsOf(suite).map((caseId, index) => ({ suite, caseId, name: suite.definition?.cases[index]?.name ?? 'load suite' })));
   const units = options.dist === 'load' ? planUnits(plan) : [];
   const waiting = [...present];
@@ -145,7 +157,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
 
   const startSlot = (slot: Slot): Promise<void> =>
     new Promise((resolve) => {
-      const run = new SlotRun(slot, options.reportersFor(slot), options.log);
+      const run = new SlotRun(slot, options.reportersFor(slot), options.log, options.onReporterFailure);
       runs.push(run);
       const slotLog = options.log.child({ slot: slot.slot, serial: slot.serial });
       const child = spares.pop() ?? spawnWorker();
@@ -229,6 +241,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
         failfast: options.failfast,
         tagFilters: options.tagFilters,
         filePattern: options.filePattern,
+        suitePattern: options.suitePattern?.source,
         casePattern: options.casePattern?.source,
       };
       send({ type: 'start', job });

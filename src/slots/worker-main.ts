@@ -79,6 +79,7 @@ async function run(job: SlotJob): Promise<void> {
     failfast: job.failfast,
     tagFilters: job.tagFilters,
     filePattern: job.filePattern,
+    suitePattern: job.suitePattern ? new RegExp(job.suitePattern) : undefined,
     casePattern: job.casePattern ? new RegExp(job.casePattern) : undefined,
     signal: interrupt.signal,
     dut: { ...job.values, slot: job.slot, serial_number: job.serial },

@@ -47,10 +47,10 @@ describe('kiso CLI on the examples', () => {
 
 describe('selection', () => {
   it('a tag filter (--variant quick) runs only the cases with that tag value', async () => {
-    const result = await runCli(['-c', 'examples/templates/loopback.yaml', '--variant', 'quick,other']);
+    const result = await runCli(['-c', 'examples/templates/loopback.yaml', '--variant', 'quick']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /PASS +\[1\.2\]/);
-    assert.match(result.stdout, /SKIP +\[1\.1\][^\n]*\n +not selected by --variant quick,other/);
+    assert.match(result.stdout, /SKIP +\[1\.1\][^\n]*\n +not selected by --variant quick/);
   });
 
   it('-p file::case selects cases by name', async () => {

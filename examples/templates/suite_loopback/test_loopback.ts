@@ -11,6 +11,7 @@ export default defineSuite({
     {
       id: 1,
       name: 'a message comes back unchanged',
+      tags: { variant: ['nightly'] },
       requirements: ['REQ-LOOP-1'],
       async run(ctx) {
         const aux1 = ctx.aux<CommunicationAuxiliary>('aux1');

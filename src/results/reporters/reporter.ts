@@ -37,11 +37,19 @@ export interface Reporter {
 
 type Hook = keyof Reporter;
 
+/** A reporter that threw: the CLI turns it into a non-zero exit (a report that was not written is no green run). */
+export interface ReporterFailure {
+  reporter: string;
+  hook: Hook;
+  error: unknown;
+}
+
 /** Feeds every reporter; one reporter's failure is logged and never stops the others or the run. */
 export class ReporterMux implements Required<Reporter> {
   constructor(
     private readonly reporters: Reporter[],
     private readonly log: Logger,
+    private readonly onFailure?: (failure: ReporterFailure) => void,
   ) {}
 
 
@@ -53,7 +61,9 @@ export class ReporterMux implements Required<Reporter> {
         const maybe = fn.call(reporter, argument);
         if (maybe) await maybe;
       } catch (error) {
-        this.log.error({ err: error, hook, reporter: reporter.constructor?.name }, `reporter ${reporter.constructor?.name ?? '?'} failed in ${hook}`);
+        const name = reporter.constructor?.name ?? '?';
+        this.log.error({ err: error, hook, reporter: name }, `reporter ${name} failed in ${hook}`);
+        this.onFailure?.({ reporter: name, hook, error });
       }
     }
   }
