@@ -83,7 +83,7 @@ export const BUILTIN_TYPES = {
   },
   CCProxy: {
     kind: 'connector',
-    aliases: ['pykiso.lib.connectors.cc_proxy:CCProxy', 'proxy'],
+    aliases: ['pykiso.lib.connectors.cc_proxy:CCProxy', 'pykiso.lib.connectors.cc_dt_proxy:CCDTProxy', 'proxy'],
     schema: 'connectors/proxy.schema.json',
     summary: 'the connector of an auxiliary that shares a physical connector through a ProxyAuxiliary',
     proxyEndpoint: true,
@@ -91,7 +91,7 @@ export const BUILTIN_TYPES = {
   },
   ProxyAuxiliary: {
     kind: 'auxiliary',
-    aliases: ['pykiso.lib.auxiliaries.proxy_auxiliary:ProxyAuxiliary'],
+    aliases: ['pykiso.lib.auxiliaries.proxy_auxiliary:ProxyAuxiliary', 'pykiso.lib.auxiliaries.dt_proxy_auxiliary:DTProxyAuxiliary'],
     roles: ['com'],
     schema: 'auxiliaries/proxy.schema.json',
     summary: 'shares one physical connector between the auxiliaries of aux_list, with an optional trace',

@@ -2,7 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describeError, isKisoError } from '../core/errors.js';
 import { readSchema } from '../core/package-root.js';
-import { resolveType, type ResolvedType, type TypeKind } from '../core/registry.js';
+import { builtinTypes, resolveType, type ResolvedType, type TypeKind } from '../core/registry.js';
+import { activateLogNote, takeBaseAuxiliaryKeys, type BaseAuxiliaryKeys } from './base-auxiliary-keys.js';
+import { checkRequirements } from './requirements.js';
 import { suggest } from '../core/suggest.js';
 import { ConfigError, type ConfigIssue } from './issues.js';
 import { checkProxies, insertProxies, isProxyAuxiliaryEntry, isProxyConnectorEntry, type SharedConnector } from './proxies.js';
@@ -34,6 +36,7 @@ interface RawStation {
   test_suite_list?: Array<{ suite_dir: string; test_filter_pattern: string; test_suite_id?: number }>;
   station?: unknown;
   limits?: unknown;
+  requirements?: unknown;
 }
 
 let stationSchema: object | undefined;
@@ -75,7 +78,8 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
 
   const connectors = new Map<string, ConnectorEntry>();
   const auxiliaries = new Map<string, AuxiliaryEntry>();
-  const resolveEntry = async (kind: TypeKind, name: string, raw: RawEntry): Promise<{ resolved: ResolvedType; config: Record<string, unknown> } | undefined> => {
+  const baseNotes = checkRequirements(data.requirements, report);
+  const resolveEntry = async (kind: TypeKind, name: string, raw: RawEntry): Promise<{ resolved: ResolvedType; config: Record<string, unknown>; base: BaseAuxiliaryKeys } | undefined> => {
     const section = kind === 'connector' ? 'connectors' : 'auxiliaries';
     if (typeof raw?.type !== 'string' || raw.type === '') return undefined; // the schema already said so
     let resolved: ResolvedType;
@@ -85,30 +89,36 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
       report([section, name, 'type'], isKisoError(error) ? error.message : describeError(error));
       return undefined;
     }
-    const config = raw.config ?? {};
+    const { own: config, base } = kind === 'auxiliary' ? takeBaseAuxiliaryKeys(raw.config ?? {}, [section, name, 'config'], report) : { own: raw.config ?? {}, base: {} };
     if (resolved.configSchema) {
       for (const problem of validateWith(resolved.configSchema, config, [section, name, 'config'], resolvePath)) {
         if (!underBroken(problem.path)) report(problem.path, `${problem.message} [${resolved.name} config]`, problem.atKey);
       }
     }
-    return { resolved, config };
+    return { resolved, config, base };
   };
 
   for (const [name, raw] of Object.entries(isMapping(data.connectors) ? data.connectors : {})) {
     if (!isMapping(raw)) continue;
     const entry = await resolveEntry('connector', name, raw);
-    if (entry) connectors.set(name, { name, type: raw.type as string, ...entry });
+    if (entry) connectors.set(name, { name, type: raw.type as string, resolved: entry.resolved, config: entry.config });
   }
   for (const [name, raw] of Object.entries(isMapping(data.auxiliaries) ? data.auxiliaries : {})) {
     if (!isMapping(raw)) continue;
     const entry = await resolveEntry('auxiliary', name, raw);
     if (entry) {
+      const { base } = entry;
+      if (raw.auto_start !== undefined && base.autoStart !== undefined && raw.auto_start !== base.autoStart) {
+        report(['auxiliaries', name, 'config', 'auto_start'], `says ${base.autoStart}, but auto_start beside config says ${raw.auto_start}: keep one`);
+      }
+      if (base.activateLog?.length) baseNotes.push(activateLogNote(name, base.activateLog, pykisoModuleType));
       auxiliaries.set(name, {
         name,
         type: raw.type as string,
-        ...entry,
+        resolved: entry.resolved,
+        config: entry.config,
         connectors: isMapping(raw.connectors) ? raw.connectors : {},
-        autoStart: raw.auto_start ?? true,
+        autoStart: raw.auto_start ?? base.autoStart ?? true,
         processing: raw.processing ?? false,
       });
     }
@@ -125,7 +135,15 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const limits = loadLimits(data.limits, ['limits'], sources, resolvePath, options.env ?? process.env, issues, loaded.files);
 
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes, station, limits };
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits };
+}
+
+/** `pykiso.lib.auxiliaries.mp_proxy_auxiliary` → MpProxyAuxiliary: the built-in a pykiso module name stands for. */
+function pykisoModuleType(module: string): string | undefined {
+  for (const [name, entry] of Object.entries(builtinTypes())) {
+    if (entry.aliases.some((alias) => alias.split(':')[0] === module)) return name;
+  }
+  return undefined;
 }
 
 function isMapping(value: unknown): value is Record<string, any> {
