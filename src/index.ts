@@ -21,21 +21,21 @@ export type { Limits } from './results/limits.js';
 export type { AttachmentContent } from './results/attachments.js';
 export type { SerialHook, SerialHookContext } from './station/run-metadata.js';
 export type { RunRecord, PhaseRecord, MeasurementRecord } from './results/record/types.js';
-// CAN signals and diagnostics: DBC, ISO-TP, UDS, pcap traces.
-export { CanAuxiliary } from './auxiliaries/can-dbc.js';
+// CAN signals and diagnostics: their types here, their code in 'kiso/can' (loaded only by stations that use CAN).
+export type { CanAuxiliary } from './auxiliaries/can-dbc.js';
+export type { UdsAuxiliary } from './auxiliaries/uds.js';
+export type { Dbc, DbcError } from './can/dbc/index.js';
+export type { IsoTpTransport, IsoTpError } from './can/isotp.js';
+export type { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError } from './can/uds.js';
+export type { UdsServer } from './can/uds-server.js';
+export type { PcapWriter } from './can/pcap.js';
+export type { MemoryCanBus } from './connectors/memory-can.js';
 export type { CanAuxiliaryConfig, CanAuxiliaryStats, ReceivedSignal, SignalExpectation, SignalRange, MessageCondition, WaitOptions, PeriodicOptions, PeriodicMessage } from './auxiliaries/can-dbc.js';
-export { UdsAuxiliary } from './auxiliaries/uds.js';
 export type { UdsAuxiliaryConfig, UdsTpLayerConfig, UdsLayerConfig } from './auxiliaries/uds.js';
-export { Dbc, DbcError, parseDbc, loadDbc } from './can/dbc/index.js';
 export type { DbcDatabase, DbcMessage, DbcSignal, DecodedMessage, DecodedSignal, EncodeOptions, RawValue, SignalInput } from './can/dbc/index.js';
-export { IsoTpTransport, IsoTpError } from './can/isotp.js';
 export type { IsoTpOptions, IsoTpTimeouts, IsoTpResult } from './can/isotp.js';
-export { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError, NRC, NRC_NAMES, UDS_SERVICES, nrcName, formatDtc } from './can/uds.js';
 export type { UdsClientOptions, UdsTransport, UdsResponse, RequestOptions, SessionInfo, DtcRecord, SecurityKeyHook } from './can/uds.js';
-export { UdsServer, xorKey } from './can/uds-server.js';
 export type { UdsServerOptions } from './can/uds-server.js';
-export { PcapWriter, readCanPcap } from './can/pcap.js';
-export { MemoryCanBus, memoryCanPair } from './connectors/memory-can.js';
 import { registerBuiltins } from './builtins.js';
 
 // Suites and user types that load kiso as a library resolve built-in names too.

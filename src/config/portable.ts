@@ -1,6 +1,6 @@
-import { resolveType } from '../core/registry.js';
+import { isUserTypeReference, resolveType, type ResolvedType } from '../core/registry.js';
 import type { AuxiliaryEntry, ConnectorEntry, StationConfig } from './load.js';
-import { SourceMap } from './yaml-source.js';
+import { SourceMap } from './source-map.js';
 
 /**
  * A checked station config as plain data, to hand to another process (a
@@ -31,12 +31,30 @@ export function toPortable(config: StationConfig): PortableStationConfig {
   };
 }
 
-/** Resolves the types again (cheap for built-ins; user types load, as they must to run). */
+/**
+ * Resolves the types again (cheap for built-ins; user types load, as they
+ * must to run). The built-ins' code is loaded first: a user `.ts` type
+ * starts tsx, and every module loaded after that goes through its loader
+ * thread, a round trip each.
+ */
 export async function fromPortable(portable: PortableStationConfig): Promise<StationConfig> {
+  const entries = [
+    ...portable.connectors.map((entry) => ({ entry, kind: 'connector' as const })),
+    ...portable.auxiliaries.map((entry) => ({ entry, kind: 'auxiliary' as const })),
+  ];
+  const resolved = new Map<object, ResolvedType>();
+  for (const userTypes of [false, true]) {
+    for (const { entry, kind } of entries) {
+      if (isUserTypeReference(entry.type) !== userTypes) continue;
+      const type = await resolveType(entry.type, kind, portable.baseDir);
+      if (type.builtin) await type.load();
+      resolved.set(entry, type);
+    }
+  }
   const connectors = new Map<string, ConnectorEntry>();
-  for (const entry of portable.connectors) connectors.set(entry.name, { ...entry, resolved: await resolveType(entry.type, 'connector', portable.baseDir) });
+  for (const entry of portable.connectors) connectors.set(entry.name, { ...entry, resolved: resolved.get(entry)! });
   const auxiliaries = new Map<string, AuxiliaryEntry>();
-  for (const entry of portable.auxiliaries) auxiliaries.set(entry.name, { ...entry, resolved: await resolveType(entry.type, 'auxiliary', portable.baseDir) });
+  for (const entry of portable.auxiliaries) auxiliaries.set(entry.name, { ...entry, resolved: resolved.get(entry)! });
   return {
     file: portable.file,
     baseDir: portable.baseDir,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parse as parseYamlValue, parseDocument, type Document, type Node } from 'yaml';
 import type { ConfigIssue, SourcePosition } from './issues.js';
+import { SourceMap, pointer, type KeyPath } from './source-map.js';
 
 /**
  * Loads a YAML configuration into plain data while remembering where every
@@ -13,38 +14,7 @@ import type { ConfigIssue, SourcePosition } from './issues.js';
  * type, so `ENV{PORT=5000}` is the number 5000), anchors/aliases and `<<`
  * merge keys.
  */
-export type KeyPath = ReadonlyArray<string | number>;
-
-interface SourceEntry {
-  value: SourcePosition;
-  key?: SourcePosition;
-}
-
-export class SourceMap {
-  private entries = new Map<string, SourceEntry>();
-
-  set(path: KeyPath, entry: SourceEntry): void {
-    this.entries.set(pointer(path), entry);
-  }
-
-  /** Where the value at `path` is written; with `preferKey`, where its key is. Falls back to the nearest parent. */
-  locate(path: KeyPath, preferKey = false): SourcePosition | undefined {
-    for (let length = path.length; length >= 0; length--) {
-      const entry = this.entries.get(pointer(path.slice(0, length)));
-      if (entry) return (preferKey || length < path.length ? entry.key : undefined) ?? entry.value;
-    }
-    return undefined;
-  }
-
-  /** The file a value was written in (it may be an included file). */
-  fileOf(path: KeyPath): string | undefined {
-    return this.locate(path)?.file;
-  }
-}
-
-export function pointer(path: KeyPath): string {
-  return path.map((part) => String(part).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
-}
+export { SourceMap, pointer, type KeyPath } from './source-map.js';
 
 export interface LoadedYaml {
   data: unknown;

@@ -27,10 +27,13 @@ export function kisoVersion(): string {
 /** Which schema file an object was read from, and its text: lets precompiled validators be matched to it. */
 const schemaSources = new WeakMap<object, { file: string; text: string }>();
 
-export function readSchema(relativePath: string): object {
-  const text = readFileSync(path.join(packageRoot(), 'schemas', relativePath), 'utf8');
-  const schema = JSON.parse(text) as object;
-  schemaSources.set(schema, { file: relativePath, text });
+/** A schema file under schemas/, or a part of one (`kiso.schema.json#/properties/duts`). */
+export function readSchema(reference: string): object {
+  const [relativePath, pointer = ''] = reference.split('#');
+  const text = readFileSync(path.join(packageRoot(), 'schemas', relativePath!), 'utf8');
+  let schema = JSON.parse(text) as Record<string, unknown>;
+  for (const key of pointer.split('/').filter(Boolean)) schema = schema[key] as Record<string, unknown>;
+  schemaSources.set(schema, { file: reference, text });
   return schema;
 }
 

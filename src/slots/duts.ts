@@ -30,8 +30,7 @@ const RESERVED = new Set(['slot', 'serial_number', 'serial_hook', 'present']);
 
 /** The schema of one slot, taken from the station schema so both stay one definition. */
 function dutsSchema(): object {
-  const station = readSchema('kiso.schema.json') as { properties: { duts: object } };
-  return station.properties.duts;
+  return readSchema('kiso.schema.json#/properties/duts');
 }
 
 export interface SlotLoadOptions {

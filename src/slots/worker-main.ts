@@ -12,7 +12,6 @@ import { formatLogLine, REDACTED_PATHS } from '../core/logging.js';
 import type { Reporter } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
 import { prepareRun } from '../runner/run-station.js';
-import { enableTypeScript } from '../core/user-module.js';
 import type { SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
 import { registerBuiltins } from '../builtins.js';
 
@@ -58,7 +57,6 @@ function unitSuite(suites: readonly LoadedSuite[], unit: WorkUnit): LoadedSuite 
 }
 
 async function run(job: SlotJob): Promise<void> {
-  await typescriptReady;
   const capture = new OutputCapture();
   const log = pino(
     { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
@@ -136,9 +134,6 @@ process.on('message', (request: SlotRequest) => {
     }
   }
 });
-
-// Get TypeScript support ready while the main process prepares the job.
-const typescriptReady = enableTypeScript();
 
 // The main process coordinates Ctrl-C for every slot; losing it ends this worker.
 process.on('SIGINT', () => {});

@@ -1,4 +1,5 @@
-import { CanAuxiliary, IsoTpTransport, UdsServer, xorKey, type AuxiliaryContext, type CanAuxiliaryConfig, type PeriodicMessage } from 'kiso';
+import type { AuxiliaryContext, CanAuxiliaryConfig, PeriodicMessage } from 'kiso';
+import { CanAuxiliary, IsoTpTransport, UdsServer, xorKey } from 'kiso/can';
 
 interface EcuSimulatorConfig extends CanAuxiliaryConfig {
   /** CAN id of the tester's UDS requests. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { defineSuite, xorKey, type CanAuxiliary, type UdsAuxiliary } from 'kiso';
+import { defineSuite, type CanAuxiliary, type UdsAuxiliary } from 'kiso';
+import { xorKey } from 'kiso/can';
 
 /**
  * The engine ECU through its DBC signals and its UDS diagnostics. The test
