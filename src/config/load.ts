@@ -5,6 +5,7 @@ import { readSchema } from '../core/package-root.js';
 import { builtinTypes, resolveType, type ResolvedType, type TypeKind } from '../core/registry.js';
 import { activateLogNote, takeBaseAuxiliaryKeys, type BaseAuxiliaryKeys } from './base-auxiliary-keys.js';
 import { checkRequirements } from './requirements.js';
+import { portablePath } from './windows-path.js';
 import { suggest } from '../core/suggest.js';
 import { ConfigError, type ConfigIssue } from './issues.js';
 import { checkProxies, insertProxies, isProxyAuxiliaryEntry, isProxyConnectorEntry, type SharedConnector } from './proxies.js';
@@ -65,7 +66,7 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     throw new ConfigError(issues);
   }
   const data = loaded.data as RawStation;
-  const resolvePath = (at: KeyPath, value: string): string => path.resolve(path.dirname(sources.fileOf(at) ?? absolute), value);
+  const resolvePath = (at: KeyPath, value: string): string => path.resolve(path.dirname(sources.fileOf(at) ?? absolute), portablePath(value));
 
   // Where the loader already failed (a missing include, an unset variable) the value is absent:
   // say that once, not again as "missing key" or "not defined" consequences.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parse as parseYamlValue, parseDocument, type Document, type Node } from 'yaml';
 import type { ConfigIssue, SourcePosition } from './issues.js';
 import { SourceMap, pointer, type KeyPath } from './source-map.js';
+import { portablePath } from './windows-path.js';
 
 /**
  * Loads a YAML configuration into plain data while remembering where every
@@ -175,7 +176,7 @@ class DocumentWalker {
   }
 
   private include(relative: string, at: KeyPath, position: SourcePosition): unknown {
-    const target = path.resolve(path.dirname(this.file), relative);
+    const target = path.resolve(path.dirname(this.file), portablePath(relative));
     if (this.includeChain.includes(target)) {
       this.loader.issues.push({ position, path: at, message: `!include "${relative}" includes itself (chain: ${[...this.includeChain, target].map((f) => path.basename(f)).join(' → ')})` });
       return undefined;
