@@ -19,8 +19,9 @@ export type { RunResult, CaseResult, SuiteResult, Outcome } from './results/outc
 export type { MeasurementDeclaration, MeasuredValue, MeasurementOutcome, Dimension, Row } from './results/measurements.js';
 export type { Limits } from './results/limits.js';
 export type { AttachmentContent } from './results/attachments.js';
+export type { CheckApi, StepApi, CheckResult, Range } from './results/checks.js';
 export type { SerialHook, SerialHookContext } from './station/run-metadata.js';
-export type { RunRecord, PhaseRecord, MeasurementRecord } from './results/record/types.js';
+export type { RunRecord, PhaseRecord, MeasurementRecord, CheckRecord } from './results/record/types.js';
 // CAN signals and diagnostics: their types here, their code in 'kiso/can' (loaded only by stations that use CAN).
 export type { CanAuxiliary } from './auxiliaries/can-dbc.js';
 export type { UdsAuxiliary } from './auxiliaries/uds.js';

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import type { MetadataFlags } from '../station/run-metadata.js';
 
-/** The run command's record options: run metadata, the store, the HTML report. */
+/** The run command's record options: run metadata, the store, the HTML and step reports. */
 export interface RecordFlags extends MetadataFlags {
   store?: string;
   /** false with --no-record. */
   record?: boolean;
   html?: string;
+  /** pykiso's `--step-report FILE`. */
+  stepReport?: string;
 }
 
 export function addRecordOptions(command: Command): Command {
@@ -20,6 +22,7 @@ export function addRecordOptions(command: Command): Command {
     .option('--station-name <name>', 'station name (default: station.name, else the host name)')
     .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
     .option('--no-record', 'do not write a run record')
-    .option('--html <file>', 'write a self-contained HTML report of the run');
+    .option('--html <file>', 'write a self-contained HTML report of the run')
+    .option('--step-report <file>', "write pykiso's step report: every check of every case (expected, actual, result) as an HTML page");
 }
 

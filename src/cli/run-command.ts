@@ -179,7 +179,7 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
       exitCode = EXIT.failed;
     }
     if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
-    process.stdout.write(recordSummary(record, flags.html, config, configs.length));
+    process.stdout.write(recordSummary(record, flags, config, configs.length));
     if (flags.failfast && result.outcome !== 'passed') break;
   }
   if (reportFailures.size) {
@@ -224,7 +224,7 @@ async function runFixture(
   for (const slot of present) {
     const base = junitFileFor(flags.junit, config, context.configCount, context.startedAt);
     if (base) junitFiles.set(slot.slot, withSuffix(base, slot.serial));
-    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, html: flags.html ? withSuffix(flags.html, slot.serial) : undefined }, 1, context.logger, context.signal));
+    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, ...slotReportFiles(flags, slot.serial) }, 1, context.logger, context.signal));
   }
   const outcomes = await runSlots({
     configFile: config.file,
@@ -255,9 +255,14 @@ async function runFixture(
     const junit = junitFiles.get(slot.slot);
     if (junit) process.stdout.write(`JUnit report (slot ${slot.slot}): ${path.relative(process.cwd(), junit)}\n`);
     const record = records.get(slot.slot);
-    if (record) process.stdout.write(recordSummary(record, flags.html ? withSuffix(flags.html, slot.serial) : undefined, slot.config!, 1));
+    if (record) process.stdout.write(recordSummary(record, slotReportFiles(flags, slot.serial), slot.config!, 1));
   }
   return outcomes.every((outcome) => outcome.status === 'passed' || outcome.status === 'empty');
+}
+
+/** A fixture slot's own HTML and step report files: the unit's serial added to each name. */
+function slotReportFiles(flags: RecordFlags, serial: string): Pick<RecordFlags, 'html' | 'stepReport'> {
+  return { html: flags.html ? withSuffix(flags.html, serial) : undefined, stepReport: flags.stepReport ? withSuffix(flags.stepReport, serial) : undefined };
 }
 
 /** `reports/junit.xml` + `SN-0001` → `reports/junit-SN-0001.xml`. */

@@ -1,13 +1,15 @@
+import { CaseChecks, type CheckResult } from './checks.js';
 import { CaseAttachments, type Attachment, type AttachmentContent } from './attachments.js';
 import { CaseMeasurements, type MeasuredValue, type MeasurementDeclaration, type MeasurementResult, type ResolvedDeclaration } from './measurements.js';
 
 /**
- * What one attempt of a case records besides its outcome: measurements and
- * attachments. Built lazily, so a case that records nothing costs nothing.
+ * What one attempt of a case records besides its outcome: measurements,
+ * checks and attachments. Built lazily, so a case that records nothing costs nothing.
  */
 export class CaseEvidence {
   private measurementSet: CaseMeasurements | undefined;
   private attachmentSet: CaseAttachments | undefined;
+  private checkSet: CaseChecks | undefined;
 
   constructor(declarations: readonly ResolvedDeclaration[]) {
     if (declarations.length) this.measurementSet = new CaseMeasurements(declarations);
@@ -24,12 +26,17 @@ export class CaseEvidence {
     set.set(name, value);
   }
 
+  get checks(): CaseChecks {
+    return (this.checkSet ??= new CaseChecks());
+  }
+
   attach(name: string, content: AttachmentContent, mimeType?: string): void {
     (this.attachmentSet ??= new CaseAttachments()).attach(name, content, mimeType);
   }
 
-  results(): { measurements?: MeasurementResult[]; attachments?: Attachment[] } {
-    return { measurements: this.measurementSet?.results(), attachments: this.attachmentSet?.list };
+  results(): { measurements?: MeasurementResult[]; attachments?: Attachment[]; checks?: CheckResult[] } {
+    const checks = this.checkSet?.rows.length ? this.checkSet.rows : undefined;
+    return { measurements: this.measurementSet?.results(), attachments: this.attachmentSet?.list, checks };
   }
 
   /** The declared measurements of a case that did not run. */

@@ -1,4 +1,5 @@
 import type { Attachment } from './attachments.js';
+import type { CheckResult } from './checks.js';
 import type { MeasurementResult } from './measurements.js';
 
 /** What a run produces; every reporter reads these shapes. */
@@ -35,6 +36,8 @@ export interface CaseResult {
   output: string[];
   /** The case's measurements, judged (last attempt). */
   measurements?: MeasurementResult[];
+  /** What ctx.check / ctx.step recorded and the assertion that ended the case (last attempt): the step report's rows. */
+  checks?: CheckResult[];
   /** Files the case attached (last attempt). */
   attachments?: Attachment[];
   /** The same log lines as `output`, structured, for the run record. */

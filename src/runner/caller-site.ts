@@ -1,22 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../core/logging.js';
+import { callerOf } from '../results/call-site.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?$/;
-
-/** `path/file.ts:42` of the code that called `fn`; a short stack, only for enabled levels. */
-function callerOf(fn: Function): string | undefined {
-  const holder: { stack?: string } = {};
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 1;
-  Error.captureStackTrace(holder, fn);
-  Error.stackTraceLimit = limit;
-  const frame = holder.stack?.split('\n')[1]?.trim();
-  const match = frame ? FRAME.exec(frame) : null;
-  if (!match) return undefined;
-  const file = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
-  return `${file}:${match[2]}`;
-}
 
 /**
  * Adds `caller: "file:line"` to each line a suite logs, so the run record

@@ -292,7 +292,7 @@ export class SuiteRunner {
     const startedAt = Date.now();
     let outcome: Outcome = 'passed';
     let failure: CaseError | undefined;
-    let evidence: Pick<CaseResult, 'measurements' | 'attachments'> = {};
+    let evidence: Pick<CaseResult, 'measurements' | 'attachments' | 'checks'> = {};
     let attempt = 0;
     if (this.options.capture) {
       this.options.capture.current = output;
@@ -332,7 +332,7 @@ export class SuiteRunner {
     };
   }
 
-  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments'>> {
+  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments' | 'checks'>> {
     const controller = new AbortController();
     const evidence = new CaseEvidence(plan.measurements);
     const ctx = this.makeContext(suite, state, controller.signal, caseInfo, evidence) as CaseContext;
@@ -342,7 +342,9 @@ export class SuiteRunner {
     let failure: CaseError | undefined;
     const record = (error: unknown, step: Step): void => {
       if (outcome !== 'passed') return;
-      outcome = step === 'run' && isAssertionError(error) ? 'failed' : 'error';
+      const assertion = isAssertionError(error);
+      if (assertion) evidence.checks.assertion(error as Error);
+      outcome = step === 'run' && assertion ? 'failed' : 'error';
       failure = toCaseError(error, step);
     };
     try {
@@ -375,14 +377,19 @@ export class SuiteRunner {
       if (stray instanceof Error && stray.stack) error.stack = stray.stack;
       record(error, 'run');
     }
-    // Measurements are judged once the case is done: a failed one never stopped the others from being recorded.
-    const { measurements, attachments } = evidence.results();
+    // Checks and measurements are judged once the case is done: a failed one never stopped the others from being recorded.
+    const { measurements, attachments, checks } = evidence.results();
+    const checkVerdict = checks && evidence.checks.verdict();
+    if (checkVerdict && outcome === 'passed') {
+      outcome = 'failed';
+      failure = { message: checkVerdict, type: 'CheckFailure', step: 'run' };
+    }
     const verdict = measurementVerdict(measurements ?? []);
     if (verdict && outcome === 'passed') {
       outcome = verdict.outcome;
       failure = { message: verdict.message, type: 'MeasurementFailure', step: 'run' };
     }
-    return { outcome, failure, measurements, attachments };
+    return { outcome, failure, measurements, attachments, checks };
   }
 
   private makeContext(suite: SuiteInfo, state: Record<string, unknown>, signal: AbortSignal, caseInfo?: CaseInfo, evidence?: CaseEvidence): SuiteContext | CaseContext {
@@ -404,6 +411,12 @@ export class SuiteRunner {
         return evidence?.measurements;
       },
       measure: evidence?.measure.bind(evidence),
+      get check() {
+        return evidence?.checks.api();
+      },
+      get step() {
+        return evidence?.checks.stepApi(isAssertionError);
+      },
       attach: evidence?.attach.bind(evidence),
     } as CaseContext;
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logging.js';
 import type { Auxiliary } from '../core/auxiliary.js';
 import type { AttachmentContent } from '../results/attachments.js';
+import type { CheckApi, StepApi } from '../results/checks.js';
 import type { CaseMeasurements, MeasuredValue, MeasurementDeclaration } from '../results/measurements.js';
 
 /**
@@ -69,6 +70,16 @@ export interface CaseContext extends SuiteContext {
   readonly measurements: Pick<CaseMeasurements, 'set' | 'addRow' | 'get' | 'has'>;
   /** Records a measurement the case did not declare (declared now, with these units and limits). */
   measure(name: string, value: MeasuredValue, options?: Omit<MeasurementDeclaration, 'name'>): void;
+  /**
+   * Records a check as a row of the step report (what, expected, actual,
+   * outcome) and returns whether it passed: `ctx.check.equal(reply, 'OK', 'reply')`,
+   * `ctx.check.within(volts, { lower: 4.75, upper: 5.25 }, 'supply')`,
+   * `ctx.check(flag, 'flag set')`. A failed check does not throw; the case
+   * fails when it ends. A thrown assertion (node:assert) is a row too.
+   */
+  readonly check: CheckApi;
+  /** Groups the checks `fn` makes under one named row of the step report; returns what `fn` returns, rethrows what it throws. */
+  readonly step: StepApi;
   /** Attaches a file to the case's record: bytes, text or `{ path }` (read at once); the MIME type is guessed from the name if not given. */
   attach(name: string, content: AttachmentContent, mimeType?: string): void;
 }

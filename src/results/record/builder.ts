@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import type { CheckResult } from '../checks.js';
 import type { MeasuredValue, MeasurementResult } from '../measurements.js';
 import { kisoVersion } from '../../core/package-root.js';
 import type { CaseLogEntry, CaseResult, Outcome, RunResult } from '../outcomes.js';
 import { countOutcomes } from '../outcomes.js';
-import { RECORD_VERSION, type LogLevelName, type LogRecord, type MeasurementRecord, type PhaseOutcome, type PhaseRecord, type RunRecord, type RunRecordOutcome } from './types.js';
+import { RECORD_VERSION, type LogLevelName, type CheckRecord, type LogRecord, type MeasurementRecord, type PhaseOutcome, type PhaseRecord, type RunRecord, type RunRecordOutcome } from './types.js';
 
 /** Names and numbers of a run, from the station YAML, the CLI flags and the serial hook. */
 export interface RunMetadata {
@@ -83,6 +84,27 @@ function logRecord(entry: CaseLogEntry, stationDir: string): LogRecord {
   };
 }
 
+const CHECK_OUTCOMES = { passed: 'PASS', failed: 'FAIL', error: 'ERROR' } as const;
+
+function checkRecord(check: CheckResult, stationDir: string): CheckRecord {
+  const site = check.location ? /^(.*):(\d+)$/.exec(check.location) : null;
+  const out: CheckRecord = {
+    kind: check.kind,
+    description: check.description,
+    outcome: CHECK_OUTCOMES[check.outcome],
+    timestamp: new Date(check.at).toISOString(),
+    source_file: site ? sourceFile(site[1]!, stationDir) : null,
+    line_number: site ? Number(site[2]) : null,
+  };
+  if (check.operator) out.operator = check.operator;
+  if (check.expected !== undefined) out.expected = check.expected;
+  if (check.actual !== undefined) out.actual = check.actual;
+  if (check.steps?.length) out.steps = check.steps;
+  if (check.durationMs !== undefined) out.duration_ms = check.durationMs;
+  if (check.message) out.message = check.message;
+  return out;
+}
+
 /** Turns the runner's results into the run record, phase by phase as cases end. */
 export class RunRecordBuilder {
   readonly id: string;
@@ -122,6 +144,7 @@ export class RunRecordBuilder {
       const { type, message, code, step, stack } = result.error;
       phase.error = { type, message, step, ...(code ? { code: String(code) } : {}), ...(stack ? { stack } : {}) };
     }
+    if (result.checks?.length) phase.checks = result.checks.map((check) => checkRecord(check, path.dirname(this.meta.configFile)));
     if (result.skipReason) phase.skip_reason = result.skipReason;
     this.phases.push(phase);
     this.results.push(result);

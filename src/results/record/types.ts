@@ -60,6 +60,23 @@ export interface LogRecord {
   line_number: number | null;
 }
 
+/** One row of the step report: a check, a step grouping checks, or the assertion that ended the case. */
+export interface CheckRecord {
+  kind: 'check' | 'step' | 'assertion';
+  description: string;
+  operator?: string;
+  expected?: string;
+  actual?: string;
+  outcome: 'PASS' | 'FAIL' | 'ERROR';
+  /** Enclosing step names, outermost first. */
+  steps?: string[];
+  timestamp: string;
+  duration_ms?: number;
+  source_file: string | null;
+  line_number: number | null;
+  message?: string;
+}
+
 export interface PhaseRecord {
   /** The case name. */
   name: string;
@@ -77,6 +94,8 @@ export interface PhaseRecord {
   tags: Record<string, string[]>;
   requirements: string[];
   measurements: MeasurementRecord[];
+  /** What ctx.check / ctx.step recorded; absent when the case made no check. */
+  checks?: CheckRecord[];
   attachments: AttachmentRef[];
   logs: LogRecord[];
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/logging.js';
 import type { Attachment } from '../attachments.js';
 import { RunRecordBuilder, type RunMetadata } from '../record/builder.js';
 import { renderHtml } from '../record/html.js';
+import { renderStepReport } from '../record/step-report.js';
 import type { RunRecord } from '../record/types.js';
 import type { CaseResult, RunResult } from '../outcomes.js';
 import type { Reporter, RunStartInfo } from './reporter.js';
@@ -43,13 +44,15 @@ export interface RunRecordReporterOptions {
   store?: RecordSink;
   /** `--html FILE`. */
   htmlFile?: string;
+  /** `--step-report FILE`. */
+  stepReportFile?: string;
   /** The run's interrupt: an early exit after it is ABORTED, any other early exit is ERROR. */
   signal?: AbortSignal;
   log?: Logger;
 }
 
 /**
- * Writes the run record to the store and the HTML report. Nothing is lost on
+ * Writes the run record to the store, the HTML report and the step report. Nothing is lost on
  * the way out: attachments are stored as each case ends, the record is
  * rewritten as phases end, and a process exit before the run's end (a second
  * Ctrl-C, a crash) still writes the record of what ran, synchronously, from
@@ -126,6 +129,10 @@ export class RunRecordReporter implements Reporter {
     if (this.options.htmlFile) {
       mkdirSync(path.dirname(this.options.htmlFile), { recursive: true });
       writeFileSync(this.options.htmlFile, renderHtml(record, (_phase, ref) => this.attachments.get(ref.path)));
+    }
+    if (this.options.stepReportFile) {
+      mkdirSync(path.dirname(this.options.stepReportFile), { recursive: true });
+      writeFileSync(this.options.stepReportFile, renderStepReport(record));
     }
   }
 }
