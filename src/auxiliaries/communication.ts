@@ -47,6 +47,11 @@ export class CommunicationAuxiliary extends Auxiliary<CommunicationAuxiliaryConf
     return this.inbox.clear();
   }
 
+  /** Messages received and not read yet (pykiso's `queue_out.qsize()`). */
+  pendingCount(): number {
+    return this.inbox.size;
+  }
+
   /** Messages dropped because the buffer was full. */
   get droppedCount(): number {
     return this.inbox.dropped;

@@ -38,6 +38,7 @@ interface RawStation {
   station?: unknown;
   limits?: unknown;
   requirements?: unknown;
+  python?: { executable?: string; path?: string[] };
 }
 
 let stationSchema: object | undefined;
@@ -135,8 +136,14 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const station = readStationMeta(data.station, resolvePath, report);
   const limits = loadLimits(data.limits, ['limits'], sources, resolvePath, options.env ?? process.env, issues, loaded.files);
 
+  const env = options.env ?? process.env;
+  const python = {
+    executable: data.python?.executable ?? env.KISO_PYTHON ?? '/usr/bin/python3',
+    path: (data.python?.path ?? []).map((folder, index) => resolvePath(['python', 'path', index], folder)),
+  };
+
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits };
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits, python };
 }
 
 /** `pykiso.lib.auxiliaries.mp_proxy_auxiliary` → MpProxyAuxiliary: the built-in a pykiso module name stands for. */

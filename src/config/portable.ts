@@ -16,6 +16,7 @@ export interface PortableStationConfig {
   notes: string[];
   station: StationConfig['station'];
   limits: StationConfig['limits'];
+  python: StationConfig['python'];
 }
 
 export function toPortable(config: StationConfig): PortableStationConfig {
@@ -28,6 +29,7 @@ export function toPortable(config: StationConfig): PortableStationConfig {
     notes: config.notes,
     station: config.station,
     limits: config.limits,
+    python: config.python,
   };
 }
 
@@ -66,5 +68,6 @@ export async function fromPortable(portable: PortableStationConfig): Promise<Sta
     notes: portable.notes,
     station: portable.station,
     limits: portable.limits,
+    python: portable.python,
   };
 }

@@ -49,5 +49,7 @@ export interface StationConfig {
   station: StationMeta;
   /** `limits:`: measurement limits that replace the suites' own. */
   limits: LimitsTable;
+  /** `python:`: the interpreter and sys.path of pykiso Python suites. */
+  python: { executable: string; path: string[] };
 }
 

@@ -61,6 +61,20 @@ export interface CheckApi {
   match(actual: string, pattern: RegExp, description?: string): boolean;
   /** A substring, an array element or a byte sequence. */
   includes(haystack: string | readonly unknown[] | Uint8Array, needle: unknown, description?: string): boolean;
+  /** A check whose comparison was made elsewhere (a pykiso assert of a Python suite): printed values as given. */
+  record(row: RecordedCheck): boolean;
+}
+
+export interface RecordedCheck {
+  description: string;
+  passed: boolean;
+  operator?: string;
+  expected?: string;
+  actual?: string;
+  /** `file:line`. */
+  location?: string;
+  /** The step (pykiso: step-report table) it belongs to. */
+  step?: string;
 }
 
 export type StepApi = <T>(name: string, fn: () => T | Promise<T>) => Promise<Awaited<T>>;
@@ -91,6 +105,11 @@ interface AssertionLike extends Error {
 
 /** Marks an assertion error already recorded (a ctx.step records it on its way out; the case must not again). */
 const RECORDED = Symbol('kiso.checkRecorded');
+
+/** Marks an error whose row is already in the report (a Python assert sent its own): the case must not add another. */
+export function markRecorded(error: Error): void {
+  Object.defineProperty(error, RECORDED, { value: true });
+}
 
 /** The rows one attempt of a case records. */
 export class CaseChecks {
@@ -148,6 +167,16 @@ export class CaseChecks {
     check.includes = function includesCheck(haystack, needle, description) {
       const shown = haystack instanceof Uint8Array && typeof needle === 'number' ? `0x${needle.toString(16).padStart(2, '0')}` : printValue(needle);
       return record(includesCheck, includes(haystack, needle), 'includes', description ?? 'includes', haystack, `contains ${shown}`);
+    };
+    check.record = (row) => {
+      const full: Omit<CheckResult, 'at' | 'steps'> & { steps?: string[] } = { kind: 'check', description: row.description, outcome: row.passed ? 'passed' : 'failed' };
+      if (row.operator) full.operator = row.operator;
+      if (row.expected !== undefined) full.expected = row.expected;
+      if (row.actual !== undefined) full.actual = row.actual;
+      if (row.location) full.location = row.location;
+      const added = this.add(full, check.record);
+      if (row.step) added.steps = [...(added.steps ?? []), row.step];
+      return row.passed;
     };
     return check;
   }

@@ -17,7 +17,7 @@ export function withCallerSite(logger: Logger): Logger {
       if (!caller) return original(...args);
       const [first, ...rest] = args;
       if (first instanceof Error) return original({ err: first, caller }, ...(typeof rest[0] === 'string' ? rest : [first.message]));
-      if (first !== null && typeof first === 'object') return original({ ...(first as object), caller }, ...rest);
+      if (first !== null && typeof first === 'object') return original({ caller, ...(first as object) }, ...rest); // a caller given (a Python log line) wins
       return original({ caller }, ...args);
     };
     (logger as unknown as Record<string, unknown>)[level] = wrapped;

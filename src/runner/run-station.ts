@@ -6,6 +6,8 @@ import { checkSelection } from './selection.js';
 import type { RunResult } from '../results/outcomes.js';
 import { SuiteRunner, type LoadedSuite, type OutputCapture, type RunnerOptions } from './run.js';
 import { StationRuntime } from '../station/station.js';
+import { PythonSuites } from './python/python-suites.js';
+import type { SuiteFile } from './discover.js';
 
 export interface StationRunOptions extends Omit<RunnerOptions, 'configFile' | 'log' | 'capture'> {
   log: Logger;
@@ -35,10 +37,20 @@ export interface PreparedRun {
 export async function prepareRun(config: StationConfig, options: StationRunOptions): Promise<PreparedRun> {
   for (const note of config.notes) options.log.info({ config: config.file }, note);
   const station = await StationRuntime.build(config, options.log);
+  let python: PythonSuites | undefined;
+  const stop = async (): Promise<void> => {
+    await python?.stop();
+    await station.stopAll();
+  };
   try {
     const suites: LoadedSuite[] = [];
     const discovered = discoverSuiteFiles(config.suites, options.filePattern);
+    for (const [entry, pyFiles] of pythonFolders(discovered)) {
+      python ??= new PythonSuites({ settings: config.python, auxiliaries: auxiliaryTypes(config), log: options.log, logLevel: pythonLevel(options.log.level) });
+      suites.push(await python.load(entry, pyFiles));
+    }
     for (const { entry, file } of discovered) {
+      if (file.endsWith('.py')) continue;
       try {
         suites.push({ file, suiteId: entry.suiteId, definition: await loadSuiteFile(file) });
       } catch (error) {
@@ -50,11 +62,27 @@ export async function prepareRun(config: StationConfig, options: StationRunOptio
     checkSelection(config.suites, discovered, suites, options);
     await station.startAutoStart();
     const runner = new SuiteRunner(station, new ReporterMux(options.reporters, options.log, options.onReporterFailure), { limits: config.limits, ...options, configFile: config.file });
-    return { station, suites, runner, stop: () => station.stopAll() };
+    return { station, suites, runner, stop };
   } catch (error) {
-    await station.stopAll();
+    await stop();
     throw error;
   }
+}
+
+/** The Python files of each suite folder: pykiso's rule, one folder is one suite. */
+function pythonFolders(discovered: readonly SuiteFile[]): Map<SuiteFile['entry'], string[]> {
+  const folders = new Map<SuiteFile['entry'], string[]>();
+  for (const { entry, file } of discovered) if (file.endsWith('.py')) folders.set(entry, [...(folders.get(entry) ?? []), file]);
+  return folders;
+}
+
+function auxiliaryTypes(config: StationConfig): Record<string, string> {
+  return Object.fromEntries([...config.auxiliaries.values()].map((entry) => [entry.name, entry.resolved.name]));
+}
+
+/** pino's level name → Python's logging level number. */
+function pythonLevel(level: string): number {
+  return ({ trace: 10, debug: 10, info: 20, warn: 30, error: 40, fatal: 50, silent: 60 } as Record<string, number>)[level] ?? 20;
 }
 
 /**

@@ -104,6 +104,11 @@ function resolveTimeouts(...layers: Array<number | StepTimeouts | undefined>): R
   return result;
 }
 
+/** What ctx.skip() throws: the case ends as SKIP with this reason. */
+export class CaseSkipped extends Error {
+  override name = 'CaseSkipped';
+}
+
 export function isAssertionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return error.name === 'AssertionError' || (error as { code?: unknown }).code === 'ERR_ASSERTION' || error.constructor?.name === 'AssertionError';
@@ -272,8 +277,7 @@ export class SuiteRunner {
       const byTags = selectedByTags(tags, this.options.tagFilters);
       if (!byTags.selected) skipReason = byTags.reason;
     }
-    if (!skipReason && this.options.suitePattern && !this.options.suitePattern.test(suite.name)) skipReason = `not selected by --pattern`;
-    if (!skipReason && this.options.casePattern && !this.options.casePattern.test(testCase.name)) skipReason = `not selected by --pattern`;
+    if (!skipReason && !matchesPattern(this.options, suite.name, testCase)) skipReason = `not selected by --pattern`;
     return {
       testCase,
       info,
@@ -292,7 +296,7 @@ export class SuiteRunner {
     const startedAt = Date.now();
     let outcome: Outcome = 'passed';
     let failure: CaseError | undefined;
-    let evidence: Pick<CaseResult, 'measurements' | 'attachments' | 'checks'> = {};
+    let evidence: Pick<CaseResult, 'measurements' | 'attachments' | 'checks' | 'skipReason'> = {};
     let attempt = 0;
     if (this.options.capture) {
       this.options.capture.current = output;
@@ -304,7 +308,7 @@ export class SuiteRunner {
         const caseInfo = attempt === 1 ? plan.info : { ...plan.info, attempt };
         await this.reporter.onCaseStart({ file: suite.file, suiteId: suite.id, suiteName: suite.name, caseId: caseInfo.id, name: caseInfo.name, attempt });
         ({ outcome, failure, ...evidence } = await this.attempt(suite, plan, caseInfo, state));
-        if (outcome === 'passed' || attempt > plan.retries || this.options.signal?.aborted) break;
+        if (outcome === 'passed' || outcome === 'skipped' || attempt > plan.retries || this.options.signal?.aborted) break;
         this.options.log.info({ case: plan.info.name, attempt }, `case "${plan.info.name}" ${outcome}; retrying (${attempt}/${plan.retries})`);
       }
     } finally {
@@ -332,7 +336,7 @@ export class SuiteRunner {
     };
   }
 
-  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments' | 'checks'>> {
+  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments' | 'checks' | 'skipReason'>> {
     const controller = new AbortController();
     const evidence = new CaseEvidence(plan.measurements);
     const ctx = this.makeContext(suite, state, controller.signal, caseInfo, evidence) as CaseContext;
@@ -340,8 +344,14 @@ export class SuiteRunner {
     this.options.strayErrors?.take(); // what escaped before this case is logged already, and not this case's doing
     let outcome: Outcome = 'passed';
     let failure: CaseError | undefined;
+    let skipReason: string | undefined;
     const record = (error: unknown, step: Step): void => {
       if (outcome !== 'passed') return;
+      if (error instanceof CaseSkipped && step !== 'teardown') {
+        outcome = 'skipped';
+        skipReason = error.message;
+        return;
+      }
       const assertion = isAssertionError(error);
       if (assertion) evidence.checks.assertion(error as Error);
       outcome = step === 'run' && assertion ? 'failed' : 'error';
@@ -389,7 +399,7 @@ export class SuiteRunner {
       outcome = verdict.outcome;
       failure = { message: verdict.message, type: 'MeasurementFailure', step: 'run' };
     }
-    return { outcome, failure, measurements, attachments, checks };
+    return { outcome, failure, measurements, attachments, checks, skipReason };
   }
 
   private makeContext(suite: SuiteInfo, state: Record<string, unknown>, signal: AbortSignal, caseInfo?: CaseInfo, evidence?: CaseEvidence): SuiteContext | CaseContext {
@@ -418,6 +428,9 @@ export class SuiteRunner {
         return evidence?.checks.stepApi(isAssertionError);
       },
       attach: evidence?.attach.bind(evidence),
+      skip(reason?: string): never {
+        throw new CaseSkipped(reason || 'skipped by the case');
+      },
     } as CaseContext;
   }
 
@@ -449,6 +462,15 @@ export class SuiteRunner {
     }
     await this.reporter.onCaseEnd(result);
   }
+}
+
+/** `-p FILE::SUITE::CASE`: the names match, or the case's own pattern names do (a Python test's class and method). */
+export function matchesPattern(patterns: Pick<RunnerOptions, 'suitePattern' | 'casePattern'>, suiteName: string, testCase: Pick<TestCaseDefinition, 'name' | 'patternNames'>): boolean {
+  const { suitePattern, casePattern } = patterns;
+  const alias = testCase.patternNames;
+  if (suitePattern && !suitePattern.test(suiteName) && !(alias && suitePattern.test(alias.suite))) return false;
+  if (casePattern && !casePattern.test(testCase.name) && !(alias && casePattern.test(alias.case))) return false;
+  return true;
 }
 
 interface CasePlan {

@@ -3,7 +3,7 @@ import type { SuiteEntry } from '../config/types.js';
 import { KisoError } from '../core/errors.js';
 import { suggest } from '../core/suggest.js';
 import type { SuiteFile } from './discover.js';
-import type { LoadedSuite } from './run.js';
+import { matchesPattern, type LoadedSuite } from './run.js';
 import { selectedByTags, tagKey, tagValues } from './tags.js';
 
 /**
@@ -30,11 +30,11 @@ function fail(message: string): never {
 
 const list = (values: Iterable<string>): string => [...values].sort().join(', ') || 'none';
 
-/** A suite folder whose pattern matches no file: say why, with pykiso's Python suites in mind. */
+/** A suite folder whose pattern matches no file: say so, with pykiso's Python suites in mind. */
 export function noSuiteFileMessage(entry: SuiteEntry, pattern: string, overridden: boolean): string {
   const where = `${overridden ? `-p '${pattern}'` : `test_filter_pattern '${pattern}'`} matches no file in suite folder ${path.relative(process.cwd(), entry.suiteDir) || '.'}`;
   if (/\.py['"]?$/.test(pattern) || /\.py::/.test(pattern)) {
-    return `${where}: kiso runs suites written in TypeScript or JavaScript (test_*.ts); a pykiso Python suite must be ported, or its pattern pointed at the .ts files`;
+    return `${where}: kiso runs pykiso Python suites from the files the pattern matches there (see "Running your pykiso suites" in kiso's README), and TypeScript or JavaScript suites (test_*.ts)`;
   }
   return where;
 }
@@ -53,7 +53,7 @@ export function checkSelection(entries: readonly SuiteEntry[], discovered: reado
   if (suites.some((suite) => !suite.definition)) return;
 
   const declared = new Map<string, Set<string>>();
-  const cases: Array<{ suite: string; name: string; tags: Map<string, string[]> }> = [];
+  const cases: Array<{ suite: string; name: string; tags: Map<string, string[]>; patternNames?: { suite: string; case: string } }> = [];
   for (const suite of suites) {
     const definition = suite.definition!;
     const suiteName = definition.name ?? path.basename(suite.file).replace(/\.[cm]?[jt]sx?$/, '');
@@ -64,7 +64,7 @@ export function checkSelection(entries: readonly SuiteEntry[], discovered: reado
         for (const value of values) known.add(value);
         declared.set(name, known);
       }
-      cases.push({ suite: suiteName, name: testCase.name, tags });
+      cases.push({ suite: suiteName, name: testCase.name, tags, patternNames: testCase.patternNames });
     }
   }
 
@@ -85,9 +85,7 @@ export function checkSelection(entries: readonly SuiteEntry[], discovered: reado
 
   const selected = cases.filter(
     (testCase) =>
-      selectedByTags(testCase.tags, selection.tagFilters).selected &&
-      (!selection.suitePattern || selection.suitePattern.test(testCase.suite)) &&
-      (!selection.casePattern || selection.casePattern.test(testCase.name)),
+      selectedByTags(testCase.tags, selection.tagFilters).selected && matchesPattern(selection, testCase.suite, testCase),
   );
   if (selected.length === 0) {
     const parts = [

@@ -80,6 +80,8 @@ export interface CaseContext extends SuiteContext {
   readonly check: CheckApi;
   /** Groups the checks `fn` makes under one named row of the step report; returns what `fn` returns, rethrows what it throws. */
   readonly step: StepApi;
+  /** Ends the case as SKIP (from its setup or run): for a device that lacks what the case tests. */
+  skip(reason?: string): never;
   /** Attaches a file to the case's record: bytes, text or `{ path }` (read at once); the MIME type is guessed from the name if not given. */
   attach(name: string, content: AttachmentContent, mimeType?: string): void;
 }
@@ -106,6 +108,11 @@ export interface TestCaseDefinition {
    * One never set is UNSET and fails the case; the station's limits file can replace the limits.
    */
   measurements?: readonly MeasurementDeclaration[];
+  /**
+   * What `-p FILE::SUITE::CASE` also matches for this case besides the suite's
+   * and case's names: a pykiso Python test's class and method.
+   */
+  patternNames?: { suite: string; case: string };
   setup?: Step<CaseContext>;
   run: Step<CaseContext>;
   teardown?: Step<CaseContext>;

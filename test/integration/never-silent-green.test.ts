@@ -74,14 +74,14 @@ describe('never a silent green: the command line', () => {
     assert.match(noCase.stderr, /selects no case out of 3/);
   });
 
-  it("pykiso's -p file.py::Class::test form selects by suite and case name, and a .py file says how kiso runs suites", async () => {
+  it("pykiso's -p file.py::Class::test form selects by suite and case name, and a .py file that is not there says how kiso runs Python suites", async () => {
     const file = station({ 'test_a.mjs': TAGGED, 'test_b.mjs': `{ name: 'other', cases: [{ name: 'untagged', run() {} }] }` });
     const selected = await runCli(['-c', file, '-p', 'test_*.mjs::tagged::untagged', '--no-record']);
     assert.equal(selected.code, 0, selected.stderr);
     assert.match(selected.stdout, /1 passed, 0 failed, 0 errors, 3 skipped/);
     const python = await runCli(['-c', file, '-p', 'test_a.py::TestA::test_run', '--no-record']);
     assert.equal(python.code, 2);
-    assert.match(python.stderr, /kiso runs suites written in TypeScript or JavaScript/);
+    assert.match(python.stderr, /-p 'test_a\.py' matches no file in suite folder .*kiso runs pykiso Python suites/);
   });
 });
 
@@ -90,7 +90,7 @@ describe('never a silent green: suites and reports', () => {
     const file = station({ 'test_a.mjs': TAGGED }, 'test_*.py');
     const result = await runCli(['-c', file, '--no-record']);
     assert.equal(result.code, 2, result.stdout);
-    assert.match(result.stderr, /test_filter_pattern 'test_\*\.py' matches no file in suite folder .*suite: kiso runs suites written in TypeScript or JavaScript/);
+    assert.match(result.stderr, /test_filter_pattern 'test_\*\.py' matches no file in suite folder .*suite: kiso runs pykiso Python suites from the files the pattern matches there/);
   });
 
   it('a run whose every case is skipped executed nothing: exit 1, never 0', async () => {
