@@ -12,7 +12,12 @@ import { callerOf, siteOfFrame } from './call-site.js';
 export type CheckOutcome = 'passed' | 'failed' | 'error';
 
 export interface CheckResult {
-  /** `check`: a ctx.check call; `step`: a ctx.step group; `assertion`: an assertion that threw and ended the case. */
+  /**
+   * `check`: a ctx.check call (a failed one fails the case when it ends);
+   * `step`: a ctx.step group; `assertion`: an assertion of the suite's own
+   * framework (a node:assert that threw, a pykiso assert*), which the
+   * framework judged: a row, never a verdict of its own.
+   */
   kind: 'check' | 'step' | 'assertion';
   description: string;
   /** equal, notEqual, within, near, match, includes, ok; node's operator for an assertion (strictEqual, ...). */
@@ -66,6 +71,8 @@ export interface CheckApi {
 }
 
 export interface RecordedCheck {
+  /** `assertion` for a framework's own assert (default `check`: a failed one fails the case). */
+  kind?: 'check' | 'assertion';
   description: string;
   passed: boolean;
   operator?: string;
@@ -169,7 +176,7 @@ export class CaseChecks {
       return record(includesCheck, includes(haystack, needle), 'includes', description ?? 'includes', haystack, `contains ${shown}`);
     };
     check.record = (row) => {
-      const full: Omit<CheckResult, 'at' | 'steps'> & { steps?: string[] } = { kind: 'check', description: row.description, outcome: row.passed ? 'passed' : 'failed' };
+      const full: Omit<CheckResult, 'at' | 'steps'> & { steps?: string[] } = { kind: row.kind ?? 'check', description: row.description, outcome: row.passed ? 'passed' : 'failed' };
       if (row.operator) full.operator = row.operator;
       if (row.expected !== undefined) full.expected = row.expected;
       if (row.actual !== undefined) full.actual = row.actual;

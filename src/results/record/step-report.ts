@@ -11,7 +11,7 @@ import type { PhaseRecord, RunRecord } from './types.js';
 
 function phaseSection(phase: PhaseRecord, index: number): string {
   const table = checksTable(phase, { measurements: true });
-  const error = phase.error && !phase.checks?.some((c) => c.kind === 'assertion') ? `<div class="error">${esc(phase.error.step === 'run' ? '' : `${phase.error.step}: `)}${esc(phase.error.type)}: ${esc(phase.error.message)}</div>` : '';
+  const error = phase.error && !phase.checks?.some((c) => c.kind === 'assertion' && c.outcome !== 'PASS') ? `<div class="error">${esc(phase.error.step === 'run' ? '' : `${phase.error.step}: `)}${esc(phase.error.type)}: ${esc(phase.error.message)}</div>` : '';
   const skip = phase.outcome === 'SKIP' && phase.skip_reason ? `<p class="note">skipped: ${esc(phase.skip_reason)}</p>` : '';
   const empty = !table && phase.outcome !== 'SKIP' ? '<p class="note">no checks recorded (use ctx.check / ctx.step in the case)</p>' : '';
   const requirements = phase.requirements.length ? `<p class="note">requirements: ${esc(phase.requirements.join(', '))}</p>` : '';

@@ -155,7 +155,7 @@ export class PythonSuites {
     const error = pythonError(done.error, done.outcome === 'failed');
     if (done.outcome === 'failed' && 'check' in ctx && ctx.check) {
       // An assert* of pykiso's API sent its own row; a bare `assert` or self.fail() did not: add it here, with its line.
-      if (step.failedRows === 0) ctx.check.record({ description: done.error.message.split('\n')[0]!, passed: false, operator: 'assert', location: done.error.file ? `${done.error.file}:${done.error.line}` : undefined });
+      if (step.failedRows === 0) ctx.check.record({ kind: 'assertion', description: done.error.message.split('\n')[0]!, passed: false, operator: 'assert', location: done.error.file ? `${done.error.file}:${done.error.line}` : undefined });
       markRecorded(error);
     }
     throw error;
@@ -180,7 +180,7 @@ export class PythonSuites {
     const log = step?.ctx.log ?? this.options.log;
     switch (event.type) {
       case 'log':
-        log[levelOf(event.level)]({ logger: event.logger, caller: `${event.file}:${event.line}` }, event.message);
+        log[levelOf(event.level)]({ name: event.logger, caller: `${event.file}:${event.line}` }, event.message); // name: the run record's logger_name
         return;
       case 'output':
         log[event.stream === 'stderr' ? 'warn' : 'info']({ python: event.stream }, event.text);
@@ -193,6 +193,7 @@ export class PythonSuites {
           return;
         }
         ctx.check.record({
+          kind: 'assertion', // Python judged it: a failed assert raised, or a sub-test fails the test at its end
           description: event.description,
           passed: event.passed,
           operator: event.operator,
