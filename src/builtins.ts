@@ -147,6 +147,14 @@ export const BUILTIN_TYPES = {
     summary: 'UDS diagnostics (ISO 14229) over ISO-TP (ISO 15765-2) on a CAN connector',
     load: async () => (await import('./auxiliaries/uds.js')).UdsAuxiliary,
   },
+  UdsServerAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.udsaux.uds_server_auxiliary:UdsServerAuxiliary', 'uds_server'],
+    roles: ['com'],
+    schema: 'auxiliaries/uds-server.schema.json',
+    summary: 'the ECU side of UDS over ISO-TP: answers requests by the callbacks a suite registers (pykiso\'s register_callback)',
+    load: async () => (await import('./auxiliaries/uds-server.js')).UdsServerAuxiliary,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],
