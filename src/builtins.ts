@@ -74,6 +74,20 @@ export const BUILTIN_TYPES = {
     summary: 'CAN through python-can (PCAN, Vector, Kvaser, ...), via a Python bridge process',
     load: async () => (await import('./connectors/python-can.js')).PythonCanConnector,
   },
+  CCPCanCan: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_pcan_can:CCPCanCan', 'pykiso.lib.connectors.cc_pcan_can.cc_pcan_can:CCPCanCan', 'pcan'],
+    schema: 'connectors/pcan-can.schema.json',
+    summary: 'PEAK PCAN adapters with pykiso\'s CCPCanCan keys (bit timing, state), through python-can\'s pcan interface',
+    load: async () => (await import('./connectors/pykiso-can.js')).PCanCanConnector,
+  },
+  CCVectorCan: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_vector_can:CCVectorCan', 'vector'],
+    schema: 'connectors/vector-can.schema.json',
+    summary: 'Vector adapters with pykiso\'s CCVectorCan keys (bustype, serial, app_name), through python-can\'s vector interface',
+    load: async () => (await import('./connectors/pykiso-can.js')).VectorCanConnector,
+  },
   CCVirtualCan: {
     kind: 'connector',
     aliases: ['pykiso.lib.connectors.cc_virtual_can:CCVirtualCan', 'virtual_can'],
@@ -132,6 +146,14 @@ export const BUILTIN_TYPES = {
     schema: 'auxiliaries/uds.schema.json',
     summary: 'UDS diagnostics (ISO 14229) over ISO-TP (ISO 15765-2) on a CAN connector',
     load: async () => (await import('./auxiliaries/uds.js')).UdsAuxiliary,
+  },
+  UdsServerAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.udsaux.uds_server_auxiliary:UdsServerAuxiliary', 'uds_server'],
+    roles: ['com'],
+    schema: 'auxiliaries/uds-server.schema.json',
+    summary: 'the ECU side of UDS over ISO-TP: answers requests by the callbacks a suite registers (pykiso\'s register_callback)',
+    load: async () => (await import('./auxiliaries/uds-server.js')).UdsServerAuxiliary,
   },
   CommunicationAuxiliary: {
     kind: 'auxiliary',

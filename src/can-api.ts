@@ -6,6 +6,7 @@
  */
 export { CanAuxiliary } from './auxiliaries/can-dbc.js';
 export { UdsAuxiliary } from './auxiliaries/uds.js';
+export { UdsServerAuxiliary, UdsCallback, formatUdsData } from './auxiliaries/uds-server.js';
 export { Dbc, DbcError, parseDbc, loadDbc } from './can/dbc/index.js';
 export { IsoTpTransport, IsoTpError } from './can/isotp.js';
 export { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError, NRC, NRC_NAMES, UDS_SERVICES, nrcName, formatDtc } from './can/uds.js';

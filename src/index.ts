@@ -25,6 +25,7 @@ export type { RunRecord, PhaseRecord, MeasurementRecord, CheckRecord } from './r
 // CAN signals and diagnostics: their types here, their code in 'kiso/can' (loaded only by stations that use CAN).
 export type { CanAuxiliary } from './auxiliaries/can-dbc.js';
 export type { UdsAuxiliary } from './auxiliaries/uds.js';
+export type { UdsServerAuxiliary, UdsCallback, UdsCallbackSpec, UdsCallbackFunction, UdsBytes, UdsServerAuxiliaryConfig } from './auxiliaries/uds-server.js';
 export type { Dbc, DbcError } from './can/dbc/index.js';
 export type { IsoTpTransport, IsoTpError } from './can/isotp.js';
 export type { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError } from './can/uds.js';

@@ -1,5 +1,5 @@
 import { AssertionError } from 'node:assert';
-import { IsoTpTransport, type IsoTpTimeouts } from '../can/isotp.js';
+import { IsoTpTransport, type IsoTpOptions, type IsoTpTimeouts } from '../can/isotp.js';
 import {
   UdsClient,
   type DtcRecord,
@@ -13,10 +13,24 @@ import {
 } from '../can/uds.js';
 import { Auxiliary, type AuxiliaryContext } from '../core/auxiliary.js';
 import { KisoError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 
 export interface UdsTpLayerConfig {
-  /** pykiso's key; kiso does normal addressing (one CAN id each way). */
-  addressing_type?: 'NORMAL';
+  /** pykiso's key: NORMAL (default) and NORMAL_FIXED send on the ids as given; EXTENDED puts n_ta (received: n_sa) and MIXED n_ae before every frame's PCI. */
+  addressing_type?: 'NORMAL' | 'NORMAL_FIXED' | 'EXTENDED' | 'MIXED';
+  /** pykiso: this node's address (extended addressing: received frames start with it). */
+  n_sa?: number;
+  /** pykiso: the peer's address (extended addressing: sent frames start with it). */
+  n_ta?: number;
+  /** pykiso: address extension (mixed addressing: every frame starts with it). */
+  n_ae?: number;
+  /** pykiso: DIAGNOSTICS, or REMOTE_DIAGNOSTICS (mixed addressing only). */
+  m_type?: 'DIAGNOSTICS' | 'REMOTE_DIAGNOSTICS';
+  /** pykiso: ignore negative responses and wait on for a positive one within P2. */
+  discard_neg_resp?: boolean;
+  /** pykiso: overwritten by request_id / response_id, as in pykiso. */
+  req_id?: number;
+  res_id?: number;
   fd?: boolean;
   brs?: boolean;
   tx_data_length?: number;
@@ -55,6 +69,57 @@ export interface UdsAuxiliaryConfig {
   extended_id?: boolean;
   tp_layer?: UdsTpLayerConfig;
   uds_layer?: UdsLayerConfig;
+  /** pykiso: an ODX file; kiso has none (the schema accepts only an empty value). */
+  odx_file_path?: null;
+  /** pykiso: a legacy config.ini, which pykiso no longer reads either. */
+  config_ini_path?: string | null;
+}
+
+/**
+ * The ISO-TP options of a UDS auxiliary's `tp_layer`, sending on `txId` and
+ * receiving on `rxId`. pykiso's addressing keys: EXTENDED puts n_ta before
+ * every frame sent and takes frames that start with n_sa; MIXED puts n_ae
+ * before every frame both ways; NORMAL and NORMAL_FIXED use the ids alone.
+ */
+export function isoTpOptionsFromTpLayer(tp: UdsTpLayerConfig, ids: { txId: number; rxId: number; extendedId?: boolean }, log?: Logger): IsoTpOptions {
+  const timeouts: Partial<IsoTpTimeouts> = {};
+  for (const [key, name] of TIMEOUT_KEYS) {
+    const value = tp[key];
+    if (typeof value === 'number') timeouts[name] = value;
+  }
+  const addressing = tp.addressing_type ?? 'NORMAL';
+  const address =
+    addressing === 'EXTENDED' ? { txAddress: required(tp.n_ta, 'n_ta', addressing), rxAddress: required(tp.n_sa, 'n_sa', addressing) } : addressing === 'MIXED' ? { txAddress: required(tp.n_ae, 'n_ae', addressing), rxAddress: required(tp.n_ae, 'n_ae', addressing) } : {};
+  return {
+    txId: ids.txId,
+    rxId: ids.rxId,
+    extendedId: ids.extendedId,
+    ...address,
+    fd: tp.fd,
+    brs: tp.brs,
+    txDataLength: tp.tx_data_length,
+    padding: tp.padding === false ? null : tp.padding,
+    blockSize: tp.block_size,
+    stMinMs: tp.st_min_ms,
+    maxWaitFrames: tp.max_wait_frames,
+    maxMessageLength: tp.max_message_length,
+    timeouts,
+    log,
+  };
+}
+
+function required(value: number | undefined, key: string, addressing: string): number {
+  if (value === undefined) throw new KisoError('KISO_CONFIG_INVALID', `tp_layer.${key} is needed for ${addressing} addressing`);
+  return value;
+}
+
+/** pykiso writes tp_layer.req_id / res_id, and overwrites them with request_id / response_id: say so when they differ. */
+export function warnOverriddenTpIds(tp: UdsTpLayerConfig, ids: { request_id: number; response_id: number }, log: Logger, name: string): void {
+  for (const [key, id, wins] of [['req_id', tp.req_id, ids.request_id], ['res_id', tp.res_id, ids.response_id]] as const) {
+    if (id !== undefined && id !== wins) {
+      log.warn({ auxiliary: name }, `tp_layer.${key} 0x${id.toString(16)} differs from ${key === 'req_id' ? 'request_id' : 'response_id'} 0x${wins.toString(16)}, which wins (as in pykiso)`);
+    }
+  }
 }
 
 const TIMEOUT_KEYS: Array<[keyof UdsTpLayerConfig, keyof IsoTpTimeouts]> = [
@@ -223,30 +288,13 @@ export class UdsAuxiliary extends Auxiliary<UdsAuxiliaryConfig> {
     const { config } = this;
     const tp = config.tp_layer ?? {};
     const layer = config.uds_layer ?? {};
-    const timeouts: Partial<IsoTpTimeouts> = {};
-    for (const [key, name] of TIMEOUT_KEYS) {
-      const value = tp[key];
-      if (typeof value === 'number') timeouts[name] = value;
-    }
-    this.transport = new IsoTpTransport(this.connector('com'), {
-      txId: config.request_id,
-      rxId: config.response_id,
-      extendedId: config.extended_id,
-      fd: tp.fd,
-      brs: tp.brs,
-      txDataLength: tp.tx_data_length,
-      padding: tp.padding === false ? null : tp.padding,
-      blockSize: tp.block_size,
-      stMinMs: tp.st_min_ms,
-      maxWaitFrames: tp.max_wait_frames,
-      maxMessageLength: tp.max_message_length,
-      timeouts,
-      log: this.log,
-    });
+    warnOverriddenTpIds(tp, config, this.log, this.name);
+    this.transport = new IsoTpTransport(this.connector('com'), isoTpOptionsFromTpLayer(tp, { txId: config.request_id, rxId: config.response_id, extendedId: config.extended_id }, this.log));
     this.uds = new UdsClient(this.transport, {
       p2Ms: layer.p2_ms ?? (layer.p2_can_client !== undefined ? layer.p2_can_client * 1000 : undefined),
       p2StarMs: layer.p2_star_ms,
       testerPresentPeriodMs: layer.tester_present_period_ms,
+      discardNegativeResponses: tp.discard_neg_resp,
       log: this.log,
     });
   }

@@ -6,8 +6,9 @@ import type { Message } from '../core/message.js';
 import { ReceiveQueue } from '../core/receive-queue.js';
 
 /**
- * ISO-TP (ISO 15765-2) over any kiso CAN connector, normal addressing: one
- * CAN id each way. Single and multi-frame messages, flow control with block
+ * ISO-TP (ISO 15765-2) over any kiso CAN connector: one CAN id each way,
+ * with normal addressing, or extended / mixed addressing (an address byte,
+ * N_TA or N_AE, before the protocol control information of every frame). Single and multi-frame messages, flow control with block
  * size and STmin in both directions, FC.WAIT, escape sequences for CAN FD
  * single frames and for messages over 4095 bytes, classic (8-byte) and
  * CAN FD (up to 64-byte) frames. Frames come in through `connector.attach()`
@@ -52,6 +53,10 @@ export interface IsoTpOptions {
   brs?: boolean;
   /** TX_DL: longest frame kiso sends (8 for classic CAN; 8..64 for FD, default 64). */
   txDataLength?: number;
+  /** Extended or mixed addressing: the first byte of every frame kiso sends (N_TA, or N_AE for mixed). */
+  txAddress?: number;
+  /** Extended or mixed addressing: the first byte a received frame must carry to be for kiso (its own N_SA, or N_AE for mixed). */
+  rxAddress?: number;
   /** Fill byte for unused frame bytes (default 0xCC); null sends classic frames as short as their data. */
   padding?: number | null;
   /** Block size kiso asks for in its flow control (0: all frames without waiting; default 0). */
@@ -146,6 +151,8 @@ export class IsoTpTransport {
   readonly fd: boolean;
   readonly txDataLength: number;
   readonly timeouts: IsoTpTimeouts;
+  readonly txAddress: number | undefined;
+  readonly rxAddress: number | undefined;
   readonly stats: IsoTpStats = { sent: 0, received: 0, errors: 0 };
 
   private readonly padding: number | null;
@@ -176,6 +183,11 @@ export class IsoTpTransport {
     this.txDataLength = options.txDataLength ?? (this.fd ? 64 : 8);
     if (!this.fd && this.txDataLength !== 8) throw new RangeError(`classic CAN carries 8 bytes per frame: TX_DL must be 8, got ${this.txDataLength} (set fd for longer frames)`);
     if (this.fd && (this.txDataLength < 8 || !FD_LENGTHS.includes(this.txDataLength as (typeof FD_LENGTHS)[number]))) throw new RangeError(`TX_DL must be a CAN FD length of 8..64 (8, 12, 16, 20, 24, 32, 48, 64), got ${this.txDataLength}`);
+    for (const [what, address] of [['txAddress', options.txAddress], ['rxAddress', options.rxAddress]] as const) {
+      if (address !== undefined && (!Number.isInteger(address) || address < 0 || address > 0xff)) throw new RangeError(`${what} (an ISO-TP address byte) must be 0..255, got ${address}`);
+    }
+    this.txAddress = options.txAddress;
+    this.rxAddress = options.rxAddress;
     this.padding = options.padding === undefined ? 0xcc : options.padding;
     this.blockSize = options.blockSize ?? 0;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 0 || this.blockSize > 255) throw new RangeError(`block size must be 0..255, got ${this.blockSize}`);
@@ -233,13 +245,14 @@ export class IsoTpTransport {
     const length = payload.length;
     if (length === 0) throw new IsoTpError('N_ERROR', 'cannot send an empty message');
     if (length > 0xffffffff) throw new IsoTpError('N_ERROR', `${length} bytes is longer than ISO-TP carries (4294967295)`);
-    const dl = this.txDataLength;
-    if (length <= 7) {
+    // With an address byte every frame carries one byte less.
+    const dl = this.txDataLength - (this.txAddress === undefined ? 0 : 1);
+    if (length <= dl - 1 && length <= 7 - (this.txAddress === undefined ? 0 : 1)) {
       await this.sendFrame(Uint8Array.of((Pci.Single << 4) | length, ...payload), 'single frame');
       this.stats.sent++;
       return;
     }
-    if (dl > 8 && length <= dl - 2) {
+    if (this.txDataLength > 8 && length <= dl - 2) {
       await this.sendFrame(Uint8Array.of(Pci.Single << 4, length, ...payload), 'single frame');
       this.stats.sent++;
       return;
@@ -359,8 +372,14 @@ export class IsoTpTransport {
     }
   }
 
-  /** Pads and wraps bytes in a CAN frame on the transmit id. */
-  private frame(data: Uint8Array): CanFrame {
+  /** Prefixes the address byte, pads and wraps bytes in a CAN frame on the transmit id. */
+  private frame(pdu: Uint8Array): CanFrame {
+    let data = pdu;
+    if (this.txAddress !== undefined) {
+      data = new Uint8Array(pdu.length + 1);
+      data[0] = this.txAddress;
+      data.set(pdu, 1);
+    }
     let length = data.length;
     if (data.length > 8) length = fdPaddedLength(data.length);
     else if (this.padding !== null) length = 8;
@@ -377,13 +396,18 @@ export class IsoTpTransport {
   private onFrame(message: Message): void {
     const can = message.can;
     if (!can || can.id !== this.rxId || can.extended !== this.rxExtended || can.remote || can.error) return;
-    const data = message.data;
+    let data = message.data;
+    const frameLength = data.length;
+    if (this.rxAddress !== undefined) {
+      if (data[0] !== this.rxAddress) return; // addressed to someone else
+      data = data.subarray(1);
+    }
     if (data.length === 0) return;
     switch (data[0]! >> 4) {
       case Pci.Single:
-        return this.onSingleFrame(data);
+        return this.onSingleFrame(data, frameLength);
       case Pci.First:
-        return this.onFirstFrame(data);
+        return this.onFirstFrame(data, frameLength);
       case Pci.Consecutive:
         return this.onConsecutiveFrame(data);
       case Pci.FlowControl:
@@ -393,11 +417,11 @@ export class IsoTpTransport {
     }
   }
 
-  private onSingleFrame(data: Uint8Array): void {
+  private onSingleFrame(data: Uint8Array, frameLength: number): void {
     let length = data[0]! & 0x0f;
     let start = 1;
     if (length === 0) {
-      if (data.length <= 8) return; // SF_DL 0 in a classic-length frame is invalid: ignore
+      if (frameLength <= 8) return; // SF_DL 0 in a classic-length frame is invalid: ignore
       length = data[1]!;
       start = 2;
     }
@@ -407,8 +431,8 @@ export class IsoTpTransport {
     this.inbox.push(data.slice(start, start + length));
   }
 
-  private onFirstFrame(data: Uint8Array): void {
-    if (data.length < 8) return; // a first frame always fills at least 8 bytes
+  private onFirstFrame(data: Uint8Array, frameLength: number): void {
+    if (frameLength < 8) return; // a first frame always fills at least 8 bytes
     let length = ((data[0]! & 0x0f) << 8) | data[1]!;
     let start = 2;
     if (length === 0) {

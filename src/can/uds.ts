@@ -175,6 +175,8 @@ export interface UdsClientOptions {
   p2StarMs?: number;
   /** Tester present period while a non-default session is open (default 2000 ms, under the usual S3 of 5000 ms; 0: never). */
   testerPresentPeriodMs?: number;
+  /** Ignore negative responses and wait on for a positive one until P2 ends (pykiso's discard_neg_resp; e.g. several ECUs answering). */
+  discardNegativeResponses?: boolean;
   log?: Logger;
 }
 
@@ -245,6 +247,7 @@ export class UdsClient {
   readonly p2Ms: number;
   readonly p2StarMs: number;
   readonly testerPresentPeriodMs: number;
+  readonly discardNegativeResponses: boolean;
   /** The session the last DiagnosticSessionControl opened (1 = default). */
   session = 1;
   private readonly log: Logger | undefined;
@@ -259,6 +262,7 @@ export class UdsClient {
     this.p2Ms = options.p2Ms ?? 1000;
     this.p2StarMs = options.p2StarMs ?? 5000;
     this.testerPresentPeriodMs = options.testerPresentPeriodMs ?? 2000;
+    this.discardNegativeResponses = options.discardNegativeResponses ?? false;
     this.log = options.log;
   }
 
@@ -489,6 +493,10 @@ export class UdsClient {
           limit = this.p2StarMs;
           limitName = 'P2*';
           deadline = Date.now() + limit;
+          continue;
+        }
+        if (this.discardNegativeResponses) {
+          this.log?.info({ response: hexBytes(response) }, `UDS: discarded a negative response to ${serviceName(sid)} (${nrcName(nrc)}), as discard_neg_resp says; waiting on for a positive one`);
           continue;
         }
         return { data: response, positive: false, nrc, nrcName: nrcName(nrc) };

@@ -112,6 +112,9 @@ function translateErrors(errors: ErrorObject[], basePath: KeyPath): SchemaProble
     const at = [...basePath, ...splitPointer(error.instancePath)];
     const problem = translate(error, at);
     if (!problem) continue;
+    // A schema may say why a rule holds ("x-reason"): it goes with the message.
+    const reason = (error.parentSchema as Record<string, unknown> | undefined)?.['x-reason'];
+    if (typeof reason === 'string') problem.message += ` (${reason})`;
     const key = `${problem.path.join('/')}|${problem.message}`;
     if (seen.has(key)) continue;
     seen.add(key);

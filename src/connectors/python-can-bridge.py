@@ -5,6 +5,11 @@ It talks to kiso over stdin/stdout, one ASCII line per record:
 
 kiso -> bridge
   first line  JSON {"interface": str, "channel": any, "kwargs": {...}}
+              optional keys: "vector_serial_auto": true (kwargs["serial"] becomes
+              the lowest Vector serial number connected, pykiso's serial: AUTO),
+              "drop_log_prefixes": {logger: [text, ...]} (log records of that
+              python logger starting with a text are dropped). A string
+              kwargs["state"] becomes can.BusState[state] (ACTIVE, PASSIVE).
   S <seq> <id hex> <flags hex> <dlc> <data hex>   send a frame, answered by A or N
   C                                               close (stdin EOF closes too)
 
@@ -135,6 +140,38 @@ def send(can, bus, parts):
     write("A " + seq)
 
 
+class DropPrefixes:
+    """A logging filter: drops records whose message starts with one of the prefixes."""
+
+    def __init__(self, prefixes):
+        self.prefixes = tuple(prefixes)
+
+    def filter(self, record):
+        return not record.getMessage().startswith(self.prefixes)
+
+
+def prepare_kwargs(can, config, kwargs):
+    """Turns the JSON values python-can wants as objects into them; raises ValueError with the reason."""
+    state = kwargs.get("state")
+    if isinstance(state, str):
+        try:
+            kwargs["state"] = can.BusState[state.upper()]
+        except KeyError:
+            names = ", ".join(member.name for member in can.BusState)
+            raise ValueError("state %r is not a python-can BusState (%s)" % (state, names))
+    if config.get("vector_serial_auto"):
+        from can.interfaces.vector.canlib import get_channel_configs
+
+        serials = sorted({c.serial_number for c in get_channel_configs() if c.serial_number})
+        if not serials:
+            raise ValueError("serial: AUTO found no Vector device (python-can's get_channel_configs lists none)")
+        kwargs["serial"] = serials[0]
+    for name, prefixes in (config.get("drop_log_prefixes") or {}).items():
+        import logging
+
+        logging.getLogger(name).addFilter(DropPrefixes(prefixes))
+
+
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin = sys.stdin.buffer
@@ -152,6 +189,11 @@ def main():
         return 2
     if "channel" in config and config["channel"] is not None:
         kwargs["channel"] = config["channel"]
+    try:
+        prepare_kwargs(can, config, kwargs)
+    except Exception as error:
+        event("error", stage="config", type=type(error).__name__, message=describe(error))
+        return 2
     try:
         bus = can.Bus(interface=interface, **kwargs)
     except Exception as error:

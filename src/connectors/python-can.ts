@@ -24,6 +24,24 @@ export interface PythonCanConnectorConfig extends CanConnectorConfig {
   python?: string;
 }
 
+/** What the bridge opens: `can.Bus(interface=..., channel=..., **kwargs)` (the bridge's first line). */
+export interface BridgeBus {
+  interface: string;
+  /** python-can's channel; null leaves it to the interface. */
+  channel: string | number | number[] | null;
+  /** Keyword arguments for can.Bus; a string `state` becomes python-can's BusState of that name. */
+  kwargs: Record<string, unknown>;
+  /** Vector only: look the serial number up (the lowest one connected), pykiso's `serial: AUTO`. */
+  vector_serial_auto?: boolean;
+  /** Log records of a python logger that start with one of these texts are dropped (pykiso's bus_error_warning_filter). */
+  drop_log_prefixes?: Record<string, string[]>;
+}
+
+/** The config keys of every connector that runs through the bridge. */
+export interface PythonCanBridgeConfig extends CanConnectorConfig {
+  python?: string;
+}
+
 export const DEFAULT_PYTHON = '/usr/bin/python3';
 /** Opening some adapters (Vector, Kvaser) takes seconds; this only guards against a hung driver. */
 const OPEN_TIMEOUT_MS = 30_000;
@@ -92,7 +110,7 @@ interface PendingSend {
  * when its stdin closes, so it never outlives kiso; if it dies while open the
  * connector reports it through onError with its exit code and stderr.
  */
-export class PythonCanConnector extends CanConnector<PythonCanConnectorConfig> {
+export class PythonCanConnector<Config extends PythonCanBridgeConfig = PythonCanConnectorConfig> extends CanConnector<Config> {
   private child: ChildProcessWithoutNullStreams | undefined;
   private pending = new Map<number, PendingSend>();
   private nextSeq = 1;
@@ -102,13 +120,13 @@ export class PythonCanConnector extends CanConnector<PythonCanConnectorConfig> {
   private exited: Promise<void> = Promise.resolve();
 
   private get label(): string {
-    const channel = this.config.channel === undefined ? '' : ` channel ${String(this.config.channel)}`;
-    return `python-can connector "${this.name}" (interface ${this.config.interface}${channel})`;
+    const bus = this.bridgeBus();
+    const channel = bus.channel === null ? '' : ` channel ${String(bus.channel)}`;
+    return `python-can connector "${this.name}" (interface ${bus.interface}${channel})`;
   }
 
-  private get channelName(): string {
-    return String(this.config.channel ?? this.config.interface);
-  }
+  /** The channel name received frames carry (set when the bus opens). */
+  private channelName = '';
 
   /** The bridge's process id, while open. */
   get pid(): number | undefined {
@@ -117,8 +135,9 @@ export class PythonCanConnector extends CanConnector<PythonCanConnectorConfig> {
 
   /** The keyword arguments python-can's Bus receives; only keys the YAML sets. */
   busKwargs(): Record<string, unknown> {
-    const { bitrate, data_bitrate, receive_own_messages, can_filters, bus_kwargs } = this.config;
-    const fd = this.config.fd ?? (this.config.is_fd ? true : undefined);
+    const config = this.config as unknown as PythonCanConnectorConfig;
+    const { bitrate, data_bitrate, receive_own_messages, can_filters, bus_kwargs } = config;
+    const fd = config.fd ?? (config.is_fd ? true : undefined);
     return {
       ...(bitrate !== undefined ? { bitrate } : {}),
       ...(fd !== undefined ? { fd } : {}),
@@ -127,6 +146,12 @@ export class PythonCanConnector extends CanConnector<PythonCanConnectorConfig> {
       ...(can_filters && can_filters.length > 0 ? { can_filters } : {}),
       ...bus_kwargs,
     };
+  }
+
+  /** What the bridge opens; the pykiso-keyed types (CCPCanCan, CCVectorCan) translate their own keys here. */
+  bridgeBus(): BridgeBus {
+    const config = this.config as unknown as PythonCanConnectorConfig;
+    return { interface: config.interface, channel: config.channel ?? null, kwargs: this.busKwargs() };
   }
 
   private pythonPath(): string {
@@ -138,6 +163,8 @@ export class PythonCanConnector extends CanConnector<PythonCanConnectorConfig> {
     const script = bridgeScriptPath();
     if (!existsSync(script)) throw new KisoError('KISO_CONNECTOR_OPEN', `${this.label}: the bridge script ${script} is missing from the kiso package (reinstall kiso)`);
     const python = this.pythonPath();
+    const bus = this.bridgeBus();
+    this.channelName = String(bus.channel ?? bus.interface);
     this.closing = false;
     this.stderrTail = '';
     this.fatalMessage = undefined;
@@ -165,7 +192,7 @@ export class PythonCanConnector extends CanConnector<PythonCanConnectorConfig> {
       child.once('close', onEarlyClose);
       this.readLines(child, finish);
     });
-    child.stdin.write(`${JSON.stringify({ interface: this.config.interface, channel: this.config.channel ?? null, kwargs: this.busKwargs() })}\n`);
+    child.stdin.write(`${JSON.stringify(bus)}\n`);
     try {
       await opened;
     } catch (error) {

@@ -5,7 +5,7 @@ import type { AuxiliaryHandle } from './auxiliary.js';
 import { KisoError, describeError } from './errors.js';
 import type { Logger } from './logging.js';
 import { readSchema } from './package-root.js';
-import { suggest } from './suggest.js';
+import { editDistance, suggest } from './suggest.js';
 import { importFile, importPackage } from './user-module.js';
 
 export type TypeKind = 'connector' | 'auxiliary';
@@ -144,10 +144,14 @@ export async function resolveType(type: string, expected: TypeKind, baseDir: str
   }
   if (!isUserTypeReference(type)) {
     const known = builtinNames(expected);
-    const hints = suggest(type, [...known, ...[...byAlias.keys()].filter((alias) => byAlias.get(alias)![1].kind === expected)]);
+    const candidates = [...new Set([...known, ...[...byAlias.keys()].filter((alias) => byAlias.get(alias)![1].kind === expected)])];
+    const hardware = expected === 'connector' && isCanHardwareTypeName(type);
+    // For CAN hardware only a near miss is a typo ("cc_kvaser_can" is no misspelt "cc_socket_can"); anything else gets the python-can hint.
+    const hints = suggest(type, candidates).filter((hint) => !hardware || closeMiss(type, hint));
+    const canHint = hardware && hints.length === 0 ? canHardwareHint(type) : '';
     throw new KisoError(
       'KISO_TYPE_UNKNOWN',
-      `unknown ${expected} type "${type}"${hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(' or ')}?)` : ''}; built-in ${expected} types: ${known.join(', ')}; a type of your own is written "./file.ts:ExportName" or "package:ExportName"`,
+      `unknown ${expected} type "${type}"${hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(' or ')}?)` : ''}${canHint}; built-in ${expected} types: ${known.join(', ')}; a type of your own is written "./file.ts:ExportName" or "package:ExportName"`,
     );
   }
   const cls = await loadUserType(type, baseDir);
@@ -162,6 +166,50 @@ export async function resolveType(type: string, expected: TypeKind, baseDir: str
     connectorRoles: 'connectorRoles' in cls ? (cls as AuxiliaryClass).connectorRoles : undefined,
     load: async () => cls,
   };
+}
+
+/** python-can's interface names, by the adapter a type name mentions. */
+const PYTHON_CAN_INTERFACES: ReadonlyArray<[RegExp, string]> = [
+  [/kvaser/i, 'kvaser'],
+  [/ixxat/i, 'ixxat'],
+  [/pcan|peak/i, 'pcan'],
+  [/vector|vxl/i, 'vector'],
+  [/neovi|intrepid/i, 'neovi'],
+  [/nixnet|xnet/i, 'nixnet'],
+  [/nican/i, 'nican'],
+  [/etas/i, 'etas'],
+  [/gs_?usb|candlelight/i, 'gs_usb'],
+  [/usb2can/i, 'usb2can'],
+  [/cantact/i, 'cantact'],
+  [/seeed/i, 'seeedstudio'],
+  [/systec/i, 'systec'],
+  [/canalystii|canalyst/i, 'canalystii'],
+  [/slcan|lawicel/i, 'slcan'],
+];
+
+/**
+ * A type that names CAN hardware kiso has no backend of its own for
+ * (`pykiso.lib.connectors.cc_kvaser_can:CCKvaserCan`, `CCIxxatCan`): CAN in
+ * its class or module name as a word (`Can`, `_can`, `CAN`), not inside
+ * another word (`Scanner`).
+ */
+export function isCanHardwareTypeName(type: string): boolean {
+  return /(^|[^a-z])can([^a-z]|$)|Can(?![a-z])|CAN/.test(type);
+}
+
+/** A hint whose class name is at most 2 edits from the one written. */
+function closeMiss(type: string, hint: string): boolean {
+  const className = (name: string): string => name.slice(name.lastIndexOf(':') + 1).toLowerCase();
+  return editDistance(className(type), className(hint)) <= 2;
+}
+
+function canHardwareHint(type: string): string {
+  const guess = PYTHON_CAN_INTERFACES.find(([pattern]) => pattern.test(type))?.[1];
+  const example = guess ?? 'kvaser';
+  return (
+    `; kiso runs CAN adapters without a backend of their own through python-can: type: CCPythonCan, config: { interface: ${example}, channel: 0, bitrate: 500000 }` +
+    `${guess ? '' : ' (set interface to the python-can interface of your adapter: kvaser, ixxat, pcan, vector, neovi, nixnet, gs_usb, ...)'}; PCAN and Vector stations of pykiso also run as CCPCanCan and CCVectorCan`
+  );
 }
 
 function article(word: string): string {

@@ -9,7 +9,8 @@ export function suggest(input: string, candidates: readonly string[], max = 3): 
     .map(({ candidate }) => candidate);
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0]!;
