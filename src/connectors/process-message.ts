@@ -6,10 +6,10 @@ import type { Message } from '../core/message.js';
  *
  * Every message CCProcess delivers has `channel` set to the stream it came
  * from: 'stdout' or 'stderr' (data: the bytes read, in text mode one line),
- * or 'exit' once the process ended and both streams are drained (data: the
- * exit code in decimal, UTF-8, e.g. "3"; a process killed by a signal has
- * minus the signal number, as Python's returncode, and the signal's name:
- * "-9 SIGKILL").
+ * or 'exit' once the process ended and both streams are drained (data, as
+ * UTF-8 text: "exit " and the return code, "exit 3"; a process a signal
+ * ended has minus the signal number, as Python's returncode, and the
+ * signal's name: "exit -9 SIGKILL"; a log or `kiso dump` shows it as is).
  */
 export type ProcessStream = 'stdout' | 'stderr';
 
@@ -44,7 +44,7 @@ export function commandOf(value: unknown): unknown {
   return value !== null && typeof value === 'object' && 'command' in value ? (value as { command: unknown }).command : undefined;
 }
 
-const SIGNAL_SUFFIX = /^(-?\d+)(?: (SIG[A-Z0-9]+))?$/;
+const EXIT_TEXT = /^exit (-?\d+)(?: (SIG[A-Z0-9]+))?$/;
 
 /**
  * A CCProcess message as pykiso's dict (text decoded as UTF-8), or undefined
@@ -58,7 +58,7 @@ export function processOutput(message: Message): ProcessOutput | undefined {
     case 'stderr':
       return { stderr: text };
     case 'exit': {
-      const match = SIGNAL_SUFFIX.exec(text);
+      const match = EXIT_TEXT.exec(text);
       if (!match) return undefined;
       return match[2] ? { exit: Number(match[1]), signal: match[2] } : { exit: Number(match[1]) };
     }

@@ -289,7 +289,7 @@ export class ProcessConnector extends Connector<ProcessConnectorConfig> {
     child.once('close', (exitCode, signal) => {
       if (GROUPS && !signalGroup(pid, 0)) liveGroups.delete(pid);
       const value = returnCode(exitCode, signal);
-      this.emit(run, 'exit', Buffer.from(signal ? `${value} ${signal}` : String(value), 'utf8'));
+      this.emit(run, 'exit', Buffer.from(signal ? `exit ${value} ${signal}` : `exit ${value}`, 'utf8'));
     });
     this.log.debug({ connector: this.name, pid }, `process ${label} started`);
   }

@@ -116,7 +116,7 @@ describe('CCProcess: output, input and exit of a real process', () => {
     const { exit, messages } = collect(connector);
     process.kill(connector.pid!, 'SIGKILL');
     assert.equal(await exit(), -9);
-    assert.equal(Buffer.from(messages.at(-1)!.data).toString(), '-9 SIGKILL');
+    assert.equal(Buffer.from(messages.at(-1)!.data).toString(), 'exit -9 SIGKILL');
     assert.deepEqual(processOutput(messages.at(-1)!), { exit: -9, signal: 'SIGKILL' });
     assert.equal(returnCode(null, 'SIGTERM'), -15);
   });
