@@ -150,6 +150,8 @@ interface Run {
   hasExited: boolean;
   exitCode?: number;
   signal?: NodeJS.Signals;
+  /** Nothing of its group is left: its pid may belong to someone else by now, so it is never signalled again. */
+  groupGone: boolean;
 }
 
 /**
@@ -272,7 +274,7 @@ export class ProcessConnector extends Connector<ProcessConnectorConfig> {
     const pid = child.pid!;
     if (GROUPS) trackGroup(pid);
     let markExited!: () => void;
-    const run: Run = { child, pid, label, hasExited: false, exited: new Promise((resolve) => (markExited = resolve)) };
+    const run: Run = { child, pid, label, hasExited: false, groupGone: false, exited: new Promise((resolve) => (markExited = resolve)) };
     this.run = run;
     child.on('error', (error) => this.log.warn({ connector: this.name, err: error }, `process ${label}: ${describeError(error)}`));
     child.once('exit', (exitCode, signal) => {
@@ -287,7 +289,10 @@ export class ProcessConnector extends Connector<ProcessConnectorConfig> {
     if (child.stderr) this.read(child.stderr, 'stderr', run);
     // 'close' comes once the process has exited and both pipes are drained: pykiso's ProcessExit.
     child.once('close', (exitCode, signal) => {
-      if (GROUPS && !signalGroup(pid, 0)) liveGroups.delete(pid);
+      if (GROUPS && !run.groupGone && !signalGroup(pid, 0)) {
+        run.groupGone = true;
+        liveGroups.delete(pid);
+      }
       const value = returnCode(exitCode, signal);
       this.emit(run, 'exit', Buffer.from(signal ? `exit ${value} ${signal}` : `exit ${value}`, 'utf8'));
     });
@@ -344,7 +349,7 @@ export class ProcessConnector extends Connector<ProcessConnectorConfig> {
 
   private async terminate(run: Run): Promise<void> {
     const { pid, child } = run;
-    if (!run.hasExited) {
+    if (!run.hasExited && !run.groupGone) {
       if (GROUPS) signalGroup(pid, 'SIGTERM');
       else child.kill('SIGTERM');
       const timeoutMs = this.config.terminate_timeout_ms ?? DEFAULT_TERMINATE_TIMEOUT_MS;
@@ -359,8 +364,9 @@ export class ProcessConnector extends Connector<ProcessConnectorConfig> {
       }
     }
     // The leader is gone; what is left of its group (children it started) goes too.
-    if (GROUPS) {
+    if (GROUPS && !run.groupGone) {
       if (signalGroup(pid, 'SIGKILL')) await groupGone(pid);
+      run.groupGone = true;
       liveGroups.delete(pid);
     }
     if (this.closing) {

@@ -38,7 +38,7 @@ function station(yaml: string, suites: Record<string, string>, suiteDir = 'suite
 }
 
 /** pykiso's examples/process.yaml, key for key; only the Windows Python path is swapped. */
-const PYKISO_PROCESS_YAML = (pattern: string): string => `auxiliaries:
+const PYKISO_PROCESS_YAML = (pattern: string, processing = false): string => `auxiliaries:
   # Communication auxiliary to access the process connector
   com_aux:
     connectors:
@@ -64,7 +64,7 @@ connectors:
       pipe_stdin: True
       # Read/write process data in text mode
       text: True
-    type: pykiso.lib.connectors.cc_process:CCProcess
+${processing ? '      processing: True\n' : ''}    type: pykiso.lib.connectors.cc_process:CCProcess
 
 test_suite_list:
 - suite_dir: test_process
@@ -127,12 +127,14 @@ describe('CCProcess and RecordAuxiliary through the kiso CLI', () => {
     assert.match(log, /\nbye\nexit 0$/);
   });
 
-  it("pykiso's process.yaml validates as shipped and runs with its suite ported", { skip: HAS_PYTHON ? false : `${PYTHON} is missing` }, async () => {
+  it("pykiso's process.yaml validates as shipped and runs with its suite ported, in this process and with processing: True", { skip: HAS_PYTHON ? false : `${PYTHON} is missing` }, async () => {
     const validate = await runCli(['validate', '-c', station(PYKISO_PROCESS_YAML('test_process.py'), { 'test_process.mjs': PYKISO_PROCESS_SUITE }, 'test_process')]);
     assert.equal(validate.code, 0, validate.stderr);
-    const run = await runCli(['-c', station(PYKISO_PROCESS_YAML('test_process.mjs'), { 'test_process.mjs': PYKISO_PROCESS_SUITE }, 'test_process'), '--no-record']);
-    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, /PASSED: 1 passed/);
+    for (const processing of [false, true]) {
+      const run = await runCli(['-c', station(PYKISO_PROCESS_YAML('test_process.mjs', processing), { 'test_process.mjs': PYKISO_PROCESS_SUITE }, 'test_process'), '--no-record']);
+      assert.equal(run.code, 0, `processing: ${processing}\n${run.stdout}\n${run.stderr}`);
+      assert.match(run.stdout, /PASSED: 1 passed/);
+    }
   });
 
   it("pykiso's record_example.yaml validates as shipped", async () => {
