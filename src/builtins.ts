@@ -95,6 +95,13 @@ export const BUILTIN_TYPES = {
     summary: 'virtual CAN bus over UDP multicast, shared with python-can\'s udp_multicast interface',
     load: async () => (await import('./connectors/virtual-can.js')).VirtualCanConnector,
   },
+  CCProcess: {
+    kind: 'connector',
+    aliases: ['pykiso.lib.connectors.cc_process:CCProcess', 'process'],
+    schema: 'connectors/process.schema.json',
+    summary: 'a local process: stdout/stderr as messages, sent messages to stdin, its exit as a message; close ends its process group',
+    load: async () => (await import('./connectors/process.js')).ProcessConnector,
+  },
   CCProxy: {
     kind: 'connector',
     aliases: ['pykiso.lib.connectors.cc_proxy:CCProxy', 'pykiso.lib.connectors.cc_dt_proxy:CCDTProxy', 'proxy'],
@@ -154,6 +161,14 @@ export const BUILTIN_TYPES = {
     schema: 'auxiliaries/uds-server.schema.json',
     summary: 'the ECU side of UDS over ISO-TP: answers requests by the callbacks a suite registers (pykiso\'s register_callback)',
     load: async () => (await import('./auxiliaries/uds-server.js')).UdsServerAuxiliary,
+  },
+  RecordAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.record_auxiliary:RecordAuxiliary', 'record'],
+    roles: ['com'],
+    schema: 'auxiliaries/record.schema.json',
+    summary: 'records everything its connector receives as a text log: search it, wait for a message, dump it to a file',
+    load: async () => (await import('./auxiliaries/record.js')).RecordAuxiliary,
   },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
