@@ -133,6 +133,15 @@ export const BUILTIN_TYPES = {
     summary: 'UDS diagnostics (ISO 14229) over ISO-TP (ISO 15765-2) on a CAN connector',
     load: async () => (await import('./auxiliaries/uds.js')).UdsAuxiliary,
   },
+  InstrumentControlAuxiliary: {
+    kind: 'auxiliary',
+    // pykiso exports it from the package and from its module.
+    aliases: ['pykiso.lib.auxiliaries.instrument_control_auxiliary:InstrumentControlAuxiliary', 'pykiso.lib.auxiliaries.instrument_control_auxiliary.instrument_control_auxiliary:InstrumentControlAuxiliary', 'instrument_control'],
+    roles: ['com'],
+    schema: 'auxiliaries/instrument-control.schema.json',
+    summary: 'SCPI instruments (power supplies, loads, meters) over CCTcpip or CCSerial: write, read, query and pykiso\'s helpers',
+    load: async () => (await import('./auxiliaries/instrument-control.js')).InstrumentControlAuxiliary,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

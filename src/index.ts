@@ -24,6 +24,7 @@ export type { RunRecord, PhaseRecord, MeasurementRecord } from './results/record
 // CAN signals and diagnostics: their types here, their code in 'kiso/can' (loaded only by stations that use CAN).
 export type { CanAuxiliary } from './auxiliaries/can-dbc.js';
 export type { UdsAuxiliary } from './auxiliaries/uds.js';
+export type { InstrumentControlAuxiliary, InstrumentControlAuxiliaryConfig, WriteStatus, WriteValidation } from './auxiliaries/instrument-control.js';
 export type { Dbc, DbcError } from './can/dbc/index.js';
 export type { IsoTpTransport, IsoTpError } from './can/isotp.js';
 export type { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError } from './can/uds.js';
