@@ -477,7 +477,14 @@ export function splitBySize(chunk: Buffer, maxSize: number): Buffer[] {
  * pykiso's CCSerial: a serial port (USB-UART adapter, on-board UART, pty).
  * Opens with an exclusive lock, so a second opener fails at once with
  * "the port is busy" instead of both silently stealing each other's bytes.
- * Received bytes become messages per `framing` (default: each chunk read).
+ * Received bytes become messages per `framing` (default: each chunk read;
+ * with `inter_byte_timeout`, a quiet line also ends a message).
+ *
+ * pykiso's pyserial keys: `timeout` is the default receive timeout of the
+ * auxiliary on the port, `write_timeout` bounds how long a send may wait
+ * for the port to take its bytes, `dsrdtr` asserts DTR and holds sends
+ * until DSR; `vid`/`pid`/`serial_number` find the port in serialport's list
+ * instead of `port` (exactly one port must match).
  *
  * A port that vanishes mid-run is reported through `onError` naming the
  * path; later sends reject with KISO_CONNECTOR_CLOSED until reopened.
