@@ -170,6 +170,15 @@ export const BUILTIN_TYPES = {
     summary: 'records everything its connector receives as a text log: search it, wait for a message, dump it to a file',
     load: async () => (await import('./auxiliaries/record.js')).RecordAuxiliary,
   },
+  InstrumentControlAuxiliary: {
+    kind: 'auxiliary',
+    // pykiso exports it from the package and from its module.
+    aliases: ['pykiso.lib.auxiliaries.instrument_control_auxiliary:InstrumentControlAuxiliary', 'pykiso.lib.auxiliaries.instrument_control_auxiliary.instrument_control_auxiliary:InstrumentControlAuxiliary', 'instrument_control'],
+    roles: ['com'],
+    schema: 'auxiliaries/instrument-control.schema.json',
+    summary: 'SCPI instruments (power supplies, loads, meters) over CCTcpip or CCSerial: write, read, query and pykiso\'s helpers',
+    load: async () => (await import('./auxiliaries/instrument-control.js')).InstrumentControlAuxiliary,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

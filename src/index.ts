@@ -30,6 +30,7 @@ export type { RunRecord, PhaseRecord, MeasurementRecord, CheckRecord } from './r
 export type { CanAuxiliary } from './auxiliaries/can-dbc.js';
 export type { UdsAuxiliary } from './auxiliaries/uds.js';
 export type { UdsServerAuxiliary, UdsCallback, UdsCallbackSpec, UdsCallbackFunction, UdsBytes, UdsServerAuxiliaryConfig } from './auxiliaries/uds-server.js';
+export type { InstrumentControlAuxiliary, InstrumentControlAuxiliaryConfig, WriteStatus, WriteValidation } from './auxiliaries/instrument-control.js';
 export type { Dbc, DbcError } from './can/dbc/index.js';
 export type { IsoTpTransport, IsoTpError } from './can/isotp.js';
 export type { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError } from './can/uds.js';

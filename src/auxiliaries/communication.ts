@@ -36,10 +36,14 @@ export class CommunicationAuxiliary extends Auxiliary<CommunicationAuxiliaryConf
     await this.connector('com').send(message);
   }
 
-  /** The next received message, or undefined if none comes within `timeoutMs` (default 1000). */
+  /**
+   * The next received message, or undefined if none comes within `timeoutMs`
+   * (default: the connector's receive timeout, e.g. CCSerial's `timeout`, else 1000).
+   */
   async receive(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Message | undefined> {
     this.ensureRunning('receive');
-    return this.inbox.shift(options.timeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS, options.signal);
+    const timeoutMs = options.timeoutMs ?? this.connector('com').defaultReceiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS;
+    return this.inbox.shift(timeoutMs, options.signal);
   }
 
   /** Discards unread messages; returns how many. */

@@ -5,6 +5,7 @@ import { Connector } from '../core/connector.js';
 import { KisoError, describeError } from '../core/errors.js';
 import { nowSeconds, type Message } from '../core/message.js';
 import { requireBytes } from './socket-common.js';
+import { describeListError, describeQuery, selectPort, type ListedPort } from './serial-ports.js';
 
 /** Parity names, plus pyserial's one-letter values (PARITY_EVEN = 'E') that pykiso YAML files carry. */
 export type SerialParity = 'none' | 'even' | 'odd' | 'mark' | 'space' | 'N' | 'E' | 'O' | 'M' | 'S';
@@ -29,6 +30,12 @@ export interface SerialConnectorConfig {
   port?: string;
   /** pykiso CCUart's spelling of `port`. */
   serialPort?: string;
+  /** Find the port by USB vendor id instead of by path (pykiso's vid): a number or hex text. */
+  vid?: number | string;
+  /** USB product id (pykiso's pid). */
+  pid?: number | string;
+  /** The adapter's USB serial number (pykiso's serial_number). */
+  serial_number?: string;
   baudrate?: number;
   bytesize?: 5 | 6 | 7 | 8;
   parity?: SerialParity;
@@ -40,6 +47,14 @@ export interface SerialConnectorConfig {
   /** Lock the port so that nobody else can open it while kiso has it (default true). */
   exclusive?: boolean;
   framing?: SerialFraming;
+  /** pyserial's read timeout in seconds: the default receive timeout of the auxiliary using this port. */
+  timeout?: number | null;
+  /** pyserial's write timeout in seconds: a send the port has not taken within it rejects. */
+  write_timeout?: number | null;
+  /** DSR/DTR hardware handshake: DTR asserted while open, sends wait for DSR. */
+  dsrdtr?: boolean;
+  /** pyserial's inter-character timeout in seconds: a message also ends after this long without a byte. */
+  inter_byte_timeout?: number | null;
   /** Bound on one message; in `delimiter` mode a longer run without delimiter is dropped. */
   max_message_size?: number;
   processing?: boolean;
@@ -133,6 +148,32 @@ export function treatEndOfFileAsDisconnect(binding: unknown): void {
   };
 }
 
+/** What a link does beyond moving bytes. */
+export interface SerialLinkOptions {
+  /** A write the port has not taken within this long rejects (pyserial's write_timeout). */
+  writeTimeoutMs?: number | undefined;
+  /** DSR/DTR handshake: DTR asserted on open, each write waits for DSR (within writeTimeoutMs, if set). */
+  dsrdtr?: boolean | undefined;
+}
+
+/** How often a write waiting for DSR looks at the line. */
+export const DSR_POLL_MS = 10;
+
+/**
+ * Waits until `readDsr` says the device is ready ('ready'), or `timeoutMs`
+ * passes ('timeout'; without it, waits as long as it takes, as pyserial
+ * does), or `stopped` gives a reason ('stopped').
+ */
+export async function waitForDsr(readDsr: () => Promise<boolean>, options: { timeoutMs?: number | undefined; pollMs?: number; stopped: () => string | undefined }): Promise<'ready' | 'timeout' | 'stopped'> {
+  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+  for (;;) {
+    if (options.stopped() !== undefined) return 'stopped';
+    if (await readDsr()) return 'ready';
+    if (deadline !== undefined && Date.now() >= deadline) return 'timeout';
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? DSR_POLL_MS));
+  }
+}
+
 /**
  * One open serial port shared by the serial-based connectors: opening with
  * readable errors, writes that never hang, and one report when the port
@@ -147,14 +188,18 @@ export class SerialLink {
   private closing = false;
   private readonly pending = new Set<(error: Error) => void>();
 
+  /** The driver sets DTR and reports DSR (false for a pseudo-terminal). */
+  private modemLines = false;
+
   private constructor(
     private readonly port: SerialPort,
     /** 'serial connector "name"', for messages. */
     private readonly who: string,
     private readonly onLost: (error: KisoError) => void,
+    private readonly options: SerialLinkOptions,
   ) {}
 
-  static async open(settings: SerialPortSettings, who: string, handlers: { data: (chunk: Buffer) => void; lost: (error: KisoError) => void }): Promise<SerialLink> {
+  static async open(settings: SerialPortSettings, who: string, handlers: { data: (chunk: Buffer) => void; lost: (error: KisoError) => void; warn?: (message: string) => void }, options: SerialLinkOptions = {}): Promise<SerialLink> {
     const port = new SerialPort({ ...settings, autoOpen: false });
     try {
       await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
@@ -162,7 +207,16 @@ export class SerialLink {
       throw new KisoError('KISO_CONNECTOR_OPEN', `${who} cannot open serial port ${settings.path}: ${describeOpenError(error, settings)}`, { cause: error });
     }
     treatEndOfFileAsDisconnect(port.port);
-    const link = new SerialLink(port, who, handlers.lost);
+    const link = new SerialLink(port, who, handlers.lost, options);
+    if (options.dsrdtr) {
+      // DTR says "ready" to the device; a driver without modem lines (a pseudo-terminal) cannot handshake.
+      try {
+        await new Promise<void>((resolve, reject) => port.set({ dtr: true, rts: true }, (error) => (error ? reject(error) : resolve())));
+        link.modemLines = true;
+      } catch (error) {
+        handlers.warn?.(`${who}: dsrdtr is set but serial port ${settings.path} has no modem control lines (${describeError(error)}; a pseudo-terminal has none): sends do not wait for DSR`);
+      }
+    }
     port.on('data', handlers.data);
     // Errors only reach here when no callback took them; the close event reports a vanished port.
     port.on('error', (error) => link.markLost(describeError(error)));
@@ -181,10 +235,53 @@ export class SerialLink {
     return this.lost;
   }
 
-  write(data: Uint8Array): Promise<void> {
-    if (this.lost !== undefined || this.closing || !this.port.isOpen) {
-      return Promise.reject(new KisoError('KISO_CONNECTOR_CLOSED', `${this.who}: serial port ${this.path} is gone (${this.lost ?? 'closed'}); close and reopen the connector`));
+  async write(data: Uint8Array): Promise<void> {
+    this.ensureUsable();
+    const timeoutMs = this.options.writeTimeoutMs;
+    const started = Date.now();
+    if (this.options.dsrdtr && this.modemLines) {
+      const dsr = await waitForDsr(() => this.readDsr(), {
+        timeoutMs,
+        stopped: () => this.lost ?? (this.closing ? 'closed' : undefined),
+      }).catch((error: unknown) => {
+        throw new KisoError('KISO_CONNECTOR_SEND', `${this.who}: serial port ${this.path}: cannot read DSR: ${describeError(error)}`, { cause: error });
+      });
+      if (dsr === 'timeout') {
+        throw new KisoError('KISO_CONNECTOR_SEND', `${this.who}: serial port ${this.path}: the device did not raise DSR within write_timeout (${timeoutMs! / 1000} s), so nothing was sent (dsrdtr handshake)`);
+      }
+      this.ensureUsable();
     }
+    const written = this.writeNow(data);
+    if (timeoutMs === undefined) return written;
+    const left = Math.max(0, timeoutMs - (Date.now() - started));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new KisoError('KISO_CONNECTOR_SEND', `${this.who}: serial port ${this.path} did not take ${data.byteLength} byte(s) within write_timeout (${timeoutMs / 1000} s): the far end is not reading or flow control holds the line; the bytes stay queued and go out when the line frees`));
+      }, left);
+      written.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private ensureUsable(): void {
+    if (this.lost !== undefined || this.closing || !this.port.isOpen) {
+      throw new KisoError('KISO_CONNECTOR_CLOSED', `${this.who}: serial port ${this.path} is gone (${this.lost ?? 'closed'}); close and reopen the connector`);
+    }
+  }
+
+  private readDsr(): Promise<boolean> {
+    return new Promise((resolve, reject) => this.port.get((error, status) => (error ? reject(error) : resolve(status?.dsr === true))));
+  }
+
+  private writeNow(data: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
       const abort = (error: Error) => reject(error);
       this.pending.add(abort);
@@ -267,10 +364,16 @@ export class StreamFramer {
   private readonly keepDelimiter: boolean;
   private readonly length: number;
 
+  /**
+   * `endsAtGap`: a quiet line also ends a message (pyserial's
+   * inter_byte_timeout), so raw mode holds bytes until `flush()` instead of
+   * delivering each chunk read.
+   */
   constructor(
     framing: SerialFraming,
     private readonly maxSize: number,
     private readonly onMalformed: (kind: string, detail: Record<string, unknown>) => void,
+    private readonly endsAtGap = false,
   ) {
     this.mode = framing.mode;
     this.delimiter = parseDelimiter(framing.delimiter ?? DEFAULT_DELIMITER);
@@ -281,9 +384,34 @@ export class StreamFramer {
 
   /** The complete messages `chunk` finishes, in order. */
   push(chunk: Buffer): Buffer[] {
-    if (this.mode === 'raw') return splitBySize(chunk, this.maxSize);
+    if (this.mode === 'raw') return this.endsAtGap ? this.pushHeld(chunk) : splitBySize(chunk, this.maxSize);
     if (this.mode === 'fixed') return this.pushFixed(chunk);
     return this.pushDelimited(chunk);
+  }
+
+  /**
+   * The line went quiet: what is held becomes a message (raw mode: the bytes
+   * since the last gap; delimiter and fixed mode: a short message, as
+   * pyserial's read returns at inter_byte_timeout). Undefined when nothing is held.
+   */
+  flush(): Buffer | undefined {
+    const held = this.buffered;
+    this.buffered = Buffer.alloc(0);
+    if (this.discarding) {
+      // The tail of an oversized run: the gap ends it, nothing to deliver.
+      this.discarding = false;
+      return undefined;
+    }
+    return held.length > 0 ? held : undefined;
+  }
+
+  private pushHeld(chunk: Buffer): Buffer[] {
+    const data = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const messages: Buffer[] = [];
+    let offset = 0;
+    for (; offset + this.maxSize <= data.length; offset += this.maxSize) messages.push(Buffer.from(data.subarray(offset, offset + this.maxSize)));
+    this.buffered = Buffer.from(data.subarray(offset));
+    return messages;
   }
 
   /** Bytes of a message that never completed. */
@@ -349,24 +477,62 @@ export function splitBySize(chunk: Buffer, maxSize: number): Buffer[] {
  * pykiso's CCSerial: a serial port (USB-UART adapter, on-board UART, pty).
  * Opens with an exclusive lock, so a second opener fails at once with
  * "the port is busy" instead of both silently stealing each other's bytes.
- * Received bytes become messages per `framing` (default: each chunk read).
+ * Received bytes become messages per `framing` (default: each chunk read;
+ * with `inter_byte_timeout`, a quiet line also ends a message).
+ *
+ * pykiso's pyserial keys: `timeout` is the default receive timeout of the
+ * auxiliary on the port, `write_timeout` bounds how long a send may wait
+ * for the port to take its bytes, `dsrdtr` asserts DTR and holds sends
+ * until DSR; `vid`/`pid`/`serial_number` find the port in serialport's list
+ * instead of `port` (exactly one port must match).
  *
  * A port that vanishes mid-run is reported through `onError` naming the
  * path; later sends reject with KISO_CONNECTOR_CLOSED until reopened.
  */
 export class SerialConnector extends Connector<SerialConnectorConfig> {
+  /** Lists the ports for vid/pid/serial_number; serialport's list by default (tests put their own). */
+  static listPorts: () => Promise<ListedPort[]> = () => SerialPort.list();
+
   private link: SerialLink | undefined;
   private framer: StreamFramer | undefined;
+  private gapTimer: NodeJS.Timeout | undefined;
+  /** The path found by vid/pid/serial_number at the last open. */
+  private foundPath: string | undefined;
 
-  /** The configured port path (`port`, or CCUart's `serialPort`). */
+  /** The port path: `port` (or CCUart's `serialPort`), or the one vid/pid/serial_number found at open. */
   get path(): string {
     const { port, serialPort } = this.config;
     if (port !== undefined && serialPort !== undefined && port !== serialPort) {
       throw new KisoError('KISO_CONNECTOR_OPEN', `serial connector "${this.name}": both port (${port}) and serialPort (${serialPort}) are set and differ; keep one`);
     }
-    const path = port ?? serialPort;
-    if (!path) throw new KisoError('KISO_CONNECTOR_OPEN', `serial connector "${this.name}": no port configured (set port, e.g. /dev/ttyUSB0)`);
+    const path = port ?? serialPort ?? this.foundPath;
+    if (!path) throw new KisoError('KISO_CONNECTOR_OPEN', `serial connector "${this.name}": no port configured (set port, e.g. /dev/ttyUSB0, or vid/pid/serial_number)`);
     return path;
+  }
+
+  /** pyserial's `timeout` (seconds) as the default receive timeout of the auxiliary on this port. */
+  override get defaultReceiveTimeoutMs(): number | undefined {
+    return secondsToMs(this.config.timeout);
+  }
+
+  /** The port to open: the configured path, or the one adapter matching vid/pid/serial_number. */
+  private async resolvePath(): Promise<string> {
+    const { port, serialPort, vid, pid, serial_number: serialNumber } = this.config;
+    if (vid === undefined && pid === undefined && serialNumber === undefined) return this.path;
+    const who = `serial connector "${this.name}"`;
+    const query = { vid, pid, serial_number: serialNumber };
+    if (port !== undefined || serialPort !== undefined) {
+      throw new KisoError('KISO_CONNECTOR_OPEN', `${who}: both ${port !== undefined ? 'port' : 'serialPort'} (${port ?? serialPort}) and ${describeQuery(query)} are set; keep the path or the ids`);
+    }
+    let ports: ListedPort[];
+    try {
+      ports = await SerialConnector.listPorts();
+    } catch (error) {
+      throw new KisoError('KISO_CONNECTOR_OPEN', `${who} cannot list the serial ports to find ${describeQuery(query)}: ${describeListError(error)}`, { cause: error });
+    }
+    const found = selectPort(ports, query, who);
+    this.log.info({ connector: this.name, port: found, ...query }, `serial connector "${this.name}": ${describeQuery(query)} is ${found}`);
+    return found;
   }
 
   protected override async doOpen(): Promise<void> {
@@ -376,8 +542,11 @@ export class SerialConnector extends Connector<SerialConnectorConfig> {
     if (framing.mode === 'fixed' && !(Number.isInteger(framing.length) && (framing.length ?? 0) > 0)) {
       throw new KisoError('KISO_CONNECTOR_OPEN', `serial connector "${this.name}": framing mode "fixed" needs a length (bytes per message)`);
     }
-    const path = this.path;
-    this.framer = new StreamFramer(framing, maxSize, (kind, detail) => this.malformed(kind, { port: path, ...detail }));
+    this.foundPath = undefined;
+    const path = await this.resolvePath();
+    if (config.port === undefined && config.serialPort === undefined) this.foundPath = path;
+    const gapMs = secondsToMs(config.inter_byte_timeout);
+    this.framer = new StreamFramer(framing, maxSize, (kind, detail) => this.malformed(kind, { port: path, ...detail }), gapMs !== undefined);
     this.link = await SerialLink.open(
       {
         path,
@@ -392,9 +561,11 @@ export class SerialConnector extends Connector<SerialConnectorConfig> {
       },
       `serial connector "${this.name}"`,
       {
-        data: (chunk) => this.onData(chunk),
+        data: (chunk) => this.onData(chunk, gapMs),
         lost: (error) => this.fail(error),
+        warn: (message) => this.log.warn({ connector: this.name, port: path }, message),
       },
+      { writeTimeoutMs: secondsToMs(config.write_timeout), dsrdtr: config.dsrdtr ?? false },
     ).catch((error: unknown) => {
       this.framer = undefined;
       throw error;
@@ -404,6 +575,8 @@ export class SerialConnector extends Connector<SerialConnectorConfig> {
   protected override async doClose(): Promise<void> {
     const link = this.link;
     this.link = undefined;
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
     if (this.framer && this.framer.pendingBytes > 0) this.malformed('incomplete message', { port: this.path, bytes: this.framer.pendingBytes });
     this.framer = undefined;
     if (link) await link.close();
@@ -416,10 +589,26 @@ export class SerialConnector extends Connector<SerialConnectorConfig> {
     await link.write(data);
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer, gapMs: number | undefined): void {
     const framer = this.framer;
     if (!framer) return;
     const timestamp = nowSeconds();
     for (const data of framer.push(chunk)) this.deliver({ data, timestamp });
+    if (gapMs === undefined) return;
+    // inter_byte_timeout: what is still held becomes a message once the line stays quiet that long.
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
+    if (framer.pendingBytes === 0) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.framer !== framer) return;
+      const held = framer.flush();
+      if (held) this.deliver({ data: held, timestamp: nowSeconds() });
+    }, gapMs);
   }
+}
+
+/** pyserial's seconds (null: not set) as milliseconds. */
+function secondsToMs(seconds: number | null | undefined): number | undefined {
+  return seconds === null || seconds === undefined ? undefined : Math.round(seconds * 1000);
 }

@@ -105,6 +105,15 @@ export abstract class Connector<Config extends object = Record<string, unknown>>
   }
 
   /**
+   * How long a receive on this transport waits when the caller gives no
+   * timeout, in ms, when the connector's config says (CCSerial's pyserial
+   * `timeout`); undefined leaves the auxiliary's own default.
+   */
+  get defaultReceiveTimeoutMs(): number | undefined {
+    return undefined;
+  }
+
+  /**
    * The message as this transport carries it (a CAN connector gives plain
    * bytes its id and flags). A proxy hands this form to the other
    * auxiliaries, so they see what went out on the wire.

@@ -29,6 +29,7 @@ export const ERRORS = {
   KISO_UDS_NEGATIVE_RESPONSE: 'the ECU refused a UDS request (negative response with its NRC)',
   KISO_UDS_NO_RESPONSE: 'the ECU did not answer a UDS request in time (P2 / P2*)',
   KISO_UDS_INVALID_RESPONSE: 'a UDS response does not match its request',
+  KISO_INSTRUMENT_NO_ANSWER: 'an instrument did not answer a SCPI query or read in time',
   KISO_SERIAL_HOOK: "the station's serial-number hook failed or returned no serial",
   KISO_STORE: 'the run store cannot be read or written, or has no such run',
   KISO_ABORTED: 'the run was interrupted',
