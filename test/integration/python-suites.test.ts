@@ -181,6 +181,83 @@ class RequestAnswer(pykiso.BasicTest):
     assert.match(result.stdout, /PASS +\[1\.1\] RequestAnswer\.test_run/);
   });
 
+  it("CanAuxiliary and UdsAuxiliary from Python with pykiso's names: DBC messages and signals, raw UDS against the simulated ECU", async () => {
+    const dir = tmp();
+    const suites = path.join(dir, 'suite_can_dbc_uds');
+    mkdirSync(suites);
+    const example = path.join(ROOT, 'examples/templates/suite_can_dbc_uds');
+    writeFileSync(path.join(suites, 'vehicle.dbc'), readFileSync(path.join(example, 'vehicle.dbc')));
+    writeFileSync(path.join(suites, 'ecu_simulator.ts'), readFileSync(path.join(example, 'ecu_simulator.ts'), 'utf8').replace(/from 'kiso(\/can)?'/g, (_m, sub: string | undefined) => `from ${JSON.stringify(import.meta.resolve(sub ? 'kiso/can' : 'kiso'))}`));
+    writeFileSync(path.join(suites, 'test_can_uds.py'), `import pykiso
+from pykiso.auxiliaries import can, diag
+
+@pykiso.define_test_parameters(suite_id=1, case_id=1, aux_list=[can])
+class CanSignals(pykiso.BasicTest):
+    def test_run(self):
+        status = can.wait_for_message("EngineStatus", timeout=2)
+        self.assertIsNotNone(status, msg="EngineStatus on the bus")
+        self.assertIn("EngineSpeed", status)
+        self.assertTrue(can.send_message("EngineCommand", {"IgnitionOn": 1, "TargetSpeed": 1500, "TargetGear": 0}))
+        running = can.wait_to_match_message_with_signals("EngineStatus", {"EngineState": "Running"}, timeout=3)
+        self.assertEqual(running["EngineState"], "Running")
+        self.assertIsInstance(can.get_last_signal("EngineStatus", "EngineSpeed"), (int, float))
+        self.assertEqual(can.get_last_message("EngineStatus")["EngineState"], "Running")
+        self.assertIsNone(can.wait_to_match_message_with_signals("EngineStatus", {"GearPosition": 4}, timeout=0.2))
+
+@pykiso.define_test_parameters(suite_id=1, case_id=2, aux_list=[diag])
+class RawUds(pykiso.BasicTest):
+    def test_run(self):
+        vin = diag.send_uds_raw([0x22, 0xF1, 0x90])
+        self.assertTrue(diag.check_raw_response_positive(vin))
+        self.assertEqual(bytes(vin[3:]).decode(), "1KS0EXAMPLE000001")
+        refused = diag.send_uds_raw(b"\\x22\\xbe\\xef")
+        self.assertEqual(refused[0], 0x7F)
+        self.assertEqual(refused[2], 0x31, msg="requestOutOfRange")
+        self.assertTrue(diag.check_raw_response_negative(refused))
+`);
+    const port = 40000 + Math.floor(Math.random() * 20000);
+    writeFileSync(path.join(dir, 'station.yaml'), readFileSync(path.join(ROOT, 'examples/templates/can_dbc_uds.yaml'), 'utf8').replace("test_filter_pattern: 'test_*.ts'", "test_filter_pattern: 'test_*.py'"));
+    const result = await runCli(['-c', path.join(dir, 'station.yaml'), '--no-record'], { env: { KISO_CAN_PORT: String(port) } });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /PASS +\[1\.1\] CanSignals\.test_run[\s\S]*PASS +\[1\.2\] RawUds\.test_run/);
+  });
+
+  it('any other pykiso method is the kiso method of the same name in camelCase (RecordAuxiliary); one kiso lacks is an error naming it', async () => {
+    const file = station(
+      `auxiliaries:
+  com_aux: { connectors: { com: loopback }, type: CommunicationAuxiliary }
+  record_aux: { connectors: { com: loopback }, type: pykiso.lib.auxiliaries.record_auxiliary:RecordAuxiliary }
+connectors:
+  loopback: { type: CCLoopback }
+`,
+      {
+        suite: {
+          'test_record.py': `import pykiso
+from pykiso.auxiliaries import com_aux, record_aux
+
+@pykiso.define_test_parameters(suite_id=1, case_id=1, aux_list=[com_aux, record_aux])
+class Records(pykiso.BasicTest):
+    def test_run(self):
+        com_aux.send_message(b"hello kiso")
+        self.assertTrue(record_aux.wait_for_message_in_log("hello kiso", timeout_in_s=2))
+        # the wait moved pykiso's cursor past the message: the full log still has it
+        self.assertFalse(record_aux.is_message_in_log("kiso"))
+        self.assertTrue(record_aux.is_message_in_full_log("kiso"))
+
+@pykiso.define_test_parameters(suite_id=1, case_id=2, aux_list=[com_aux])
+class Unknown(pykiso.BasicTest):
+    def test_run(self):
+        com_aux.levitate(3)
+`,
+        },
+      },
+    );
+    const result = await runCli(['-c', file, '--no-record']);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /PASS +\[1\.1\] Records\.test_run/);
+    assert.match(result.stdout, /ERROR +\[1\.2\] Unknown\.test_run .*\n +KisoCallError: KISO_AUX_COMMAND: levitate\(\) is not a method kiso's CommunicationAuxiliary offers to Python suites/);
+  });
+
   it('a step over its define_test_parameters timeout is ERROR, its tearDown still runs, the next case runs in the same process', async () => {
     const file = station(LOOPBACK, {
       suite: {

@@ -100,8 +100,8 @@ const UDS: Record<string, Adapter> = {
     const response = await aux.sendUdsRaw(bytesOf(arg(args, kwargs, 0, 'msg_to_send', [])), { timeoutMs: seconds(arg(args, kwargs, 1, 'timeout_in_s', 6), 6000) });
     return [...response.data];
   },
-  check_raw_response_positive: (_aux, args, kwargs) => isPositive(arg(args, kwargs, 0, 'resp', [])),
-  check_raw_response_negative: (_aux, args, kwargs) => !isPositive(arg(args, kwargs, 0, 'resp', [])),
+  check_raw_response_positive: (_aux, args, kwargs) => expectResponse(arg(args, kwargs, 0, 'resp', []), true),
+  check_raw_response_negative: (_aux, args, kwargs) => expectResponse(arg(args, kwargs, 0, 'resp', []), false),
   soft_reset: async (aux) => [...bytesFromReset(await aux.softReset())],
   hard_reset: async (aux) => [...bytesFromReset(await aux.hardReset())],
   force_ecu_reset: async (aux) => [...bytesFromReset(await aux.forceEcuReset())],
@@ -109,9 +109,12 @@ const UDS: Record<string, Adapter> = {
   stop_tester_present_sender: (aux) => aux.stopTesterPresent(),
 };
 
-function isPositive(response: unknown): boolean {
+/** pykiso's check_raw_response_*: True when the response is as expected, else an error saying what it was. */
+function expectResponse(response: unknown, positive: boolean): true {
   const bytes = bytesOf(response);
-  if (bytes[0] === 0x7f) throw new KisoError('KISO_AUX_COMMAND', `negative response 0x${bytes[2]?.toString(16).padStart(2, '0')} to service 0x${bytes[1]?.toString(16).padStart(2, '0')}`);
+  const hex = (byte: number | undefined): string => `0x${(byte ?? 0).toString(16).padStart(2, '0')}`;
+  if (positive && bytes[0] === 0x7f) throw new KisoError('KISO_AUX_COMMAND', `negative response ${hex(bytes[2])} to service ${hex(bytes[1])}`);
+  if (!positive && bytes[0] !== 0x7f) throw new KisoError('KISO_AUX_COMMAND', `positive response ${hex(bytes[0])}, expected a negative one`);
   return true;
 }
 
@@ -144,5 +147,6 @@ export async function callAuxiliary(aux: AnyAux, typeName: string, method: strin
   const own = aux[camel(method)] ?? aux[method];
   if (typeof own === 'function') return own.apply(aux, Object.keys(kwargs).length ? [...args, options(kwargs, signal)] : args);
   if (own !== undefined && !args.length) return own;
-  throw new KisoError('KISO_AUX_COMMAND', `${method}() is not a method kiso's ${typeName} offers to Python suites (as ${camel(method)} neither)`);
+  const alias = camel(method) === method ? '' : ` (nor as ${camel(method)})`;
+  throw new KisoError('KISO_AUX_COMMAND', `${method}() is not a method kiso's ${typeName} offers to Python suites${alias}`);
 }
