@@ -9,6 +9,16 @@ from pykiso.test_coordinator.test_case import BasicTest, RemoteTest, define_test
 from pykiso.test_coordinator.test_suite import BasicTestSuiteSetup, BasicTestSuiteTeardown, RemoteTestSuiteSetup, RemoteTestSuiteTeardown
 
 
+def prompt(message, kind="confirm", choices=None, timeout_in_s=None):
+    """kiso's operator prompt (no pykiso counterpart): asks the operator at the
+    terminal or on kiso serve's page and returns the answer (True/False for
+    confirm, a string, a number, or one of `choices`). With no operator it
+    raises, never hangs."""
+    from kiso_channel import channel
+
+    return channel().call("__kiso__", "prompt", (), {"message": message, "kind": kind, "choices": choices, "timeout_in_s": timeout_in_s})
+
+
 def abort(reason=""):
     """pykiso.abort: stops the whole run."""
     raise KeyboardInterrupt(reason or "pykiso.abort()")
@@ -25,4 +35,5 @@ __all__ = [
     "RemoteTestSuiteSetup",
     "RemoteTestSuiteTeardown",
     "abort",
+    "prompt",
 ]

@@ -13,6 +13,8 @@ import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
 import { loadAll } from './load-stations.js';
 import { openRunRecord, recordSummary } from './record-options.js';
 import type { RecordFlags } from './record-flags.js';
+import { NO_OPERATOR, type Prompter } from '../runner/prompts.js';
+import { TtyPrompter } from './tty-prompter.js';
 import { suggest } from '../core/suggest.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -152,7 +154,9 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     // Its first failure says why; the later hooks usually repeat it.
     if (!reportFailures.has(failure.reporter)) reportFailures.set(failure.reporter, `${failure.reporter} (${failure.hook}): ${describeError(failure.error)}`);
   };
-  const selection = { tagFilters, filePattern, suitePattern, casePattern, knownOptions, onReporterFailure };
+  // Operator prompts are asked at the terminal; without one (CI) a prompt is an ERROR, never a hang.
+  const prompter = process.stdin.isTTY ? new TtyPrompter() : NO_OPERATOR;
+  const selection = { tagFilters, filePattern, suitePattern, casePattern, knownOptions, onReporterFailure, prompter };
   let exitCode: number = EXIT.passed;
   for (const [index, { config, slots }] of planned.entries()) {
     if (interrupt.signal.aborted) break;
@@ -208,6 +212,7 @@ async function runFixture(
     casePattern?: RegExp;
     knownOptions: readonly string[];
     onReporterFailure: (failure: ReporterFailure) => void;
+    prompter: Prompter;
     signal: AbortSignal;
     configCount: number;
     startedAt: Date;
@@ -240,6 +245,7 @@ async function runFixture(
     casePattern: context.casePattern,
     knownOptions: context.knownOptions,
     onReporterFailure: context.onReporterFailure,
+    prompter: context.prompter,
     signal: context.signal,
     reportersFor: (slot) => {
       const reporters: Reporter[] = [new ConsoleReporter({ prefix: `[slot ${slot.slot} ${slot.serial}] `, summary: false })];

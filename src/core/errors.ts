@@ -18,6 +18,7 @@ export const ERRORS = {
   KISO_CONNECTOR_CLOSED: 'a connector was used while closed',
   KISO_CONNECTOR_INVALID_MESSAGE: 'a message is not valid for this connector',
   KISO_IPC_PROTOCOL: 'a process sent an IPC message kiso does not understand',
+  KISO_NO_OPERATOR: 'an operator prompt had no one to answer it (no terminal, no kiso serve)',
   KISO_PYTHON: 'the Python process of pykiso suites could not start or died',
   KISO_SUITE_LOAD: 'a suite file could not be loaded',
   KISO_SUITE_INVALID: 'a suite file does not export a suite',

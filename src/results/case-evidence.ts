@@ -1,4 +1,5 @@
 import { CaseChecks, type CheckResult } from './checks.js';
+import type { CasePrompt } from './outcomes.js';
 import { CaseAttachments, type Attachment, type AttachmentContent } from './attachments.js';
 import { CaseMeasurements, type MeasuredValue, type MeasurementDeclaration, type MeasurementResult, type ResolvedDeclaration } from './measurements.js';
 
@@ -10,6 +11,8 @@ export class CaseEvidence {
   private measurementSet: CaseMeasurements | undefined;
   private attachmentSet: CaseAttachments | undefined;
   private checkSet: CaseChecks | undefined;
+  /** ctx.prompt's questions and answers. */
+  readonly prompts: CasePrompt[] = [];
 
   constructor(declarations: readonly ResolvedDeclaration[]) {
     if (declarations.length) this.measurementSet = new CaseMeasurements(declarations);
@@ -34,9 +37,9 @@ export class CaseEvidence {
     (this.attachmentSet ??= new CaseAttachments()).attach(name, content, mimeType);
   }
 
-  results(): { measurements?: MeasurementResult[]; attachments?: Attachment[]; checks?: CheckResult[] } {
+  results(): { measurements?: MeasurementResult[]; attachments?: Attachment[]; checks?: CheckResult[]; prompts?: CasePrompt[] } {
     const checks = this.checkSet?.rows.length ? this.checkSet.rows : undefined;
-    return { measurements: this.measurementSet?.results(), attachments: this.attachmentSet?.list, checks };
+    return { measurements: this.measurementSet?.results(), attachments: this.attachmentSet?.list, checks, prompts: this.prompts.length ? this.prompts : undefined };
   }
 
   /** The declared measurements of a case that did not run. */

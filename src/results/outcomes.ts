@@ -38,10 +38,25 @@ export interface CaseResult {
   measurements?: MeasurementResult[];
   /** What ctx.check / ctx.step recorded and the assertion that ended the case (last attempt): the step report's rows. */
   checks?: CheckResult[];
+  /** The operator prompts the case asked, with their answers (last attempt). */
+  prompts?: CasePrompt[];
   /** Files the case attached (last attempt). */
   attachments?: Attachment[];
   /** The same log lines as `output`, structured, for the run record. */
   logs?: CaseLogEntry[];
+}
+
+/** An operator prompt and its answer, as a case result keeps it. */
+export interface CasePrompt {
+  message: string;
+  kind: 'confirm' | 'text' | 'number' | 'choice';
+  choices?: string[];
+  answer?: boolean | string | number;
+  /** Why there is no answer (no operator, timeout, interrupted). */
+  error?: string;
+  /** Epoch ms. */
+  askedAt: number;
+  answeredAfterMs?: number;
 }
 
 /** One log line of a case, as the run record keeps it. */

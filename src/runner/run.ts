@@ -8,6 +8,7 @@ import { CaseEvidence } from '../results/case-evidence.js';
 import { resolveDeclarations, unknownLimitCases, type LimitsTable } from '../results/limits-table.js';
 import { measurementVerdict, type ResolvedDeclaration } from '../results/measurements.js';
 import { withCallerSite } from './caller-site.js';
+import { NO_OPERATOR, normalizePrompt, type PromptAnswer, type Prompter, type PromptRequest } from './prompts.js';
 import type { CaseContext, CaseInfo, DefinedSuite, StepTimeouts, SuiteContext, SuiteInfo, TestCaseDefinition } from './suite-api.js';
 import { countOutcomes, type CaseError, type CaseLogEntry, type CaseResult, type Outcome, type RunOutcome, type RunResult, type Step, type SuiteResult } from '../results/outcomes.js';
 
@@ -82,6 +83,8 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** The station's limits file: replaces the limits the suites declare. */
   limits?: LimitsTable;
+  /** Who answers ctx.prompt: the terminal, kiso serve's page, or nobody (the default: a prompt is an ERROR). */
+  prompter?: Prompter;
 }
 
 type Tags = Record<string, string[]>;
@@ -296,7 +299,7 @@ export class SuiteRunner {
     const startedAt = Date.now();
     let outcome: Outcome = 'passed';
     let failure: CaseError | undefined;
-    let evidence: Pick<CaseResult, 'measurements' | 'attachments' | 'checks' | 'skipReason'> = {};
+    let evidence: Pick<CaseResult, 'measurements' | 'attachments' | 'checks' | 'skipReason' | 'prompts'> = {};
     let attempt = 0;
     if (this.options.capture) {
       this.options.capture.current = output;
@@ -336,7 +339,7 @@ export class SuiteRunner {
     };
   }
 
-  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments' | 'checks' | 'skipReason'>> {
+  private async attempt(suite: SuiteInfo, plan: CasePlan, caseInfo: CaseInfo, state: Record<string, unknown>): Promise<{ outcome: Outcome; failure?: CaseError } & Pick<CaseResult, 'measurements' | 'attachments' | 'checks' | 'skipReason' | 'prompts'>> {
     const controller = new AbortController();
     const evidence = new CaseEvidence(plan.measurements);
     const ctx = this.makeContext(suite, state, controller.signal, caseInfo, evidence) as CaseContext;
@@ -388,7 +391,7 @@ export class SuiteRunner {
       record(error, 'run');
     }
     // Checks and measurements are judged once the case is done: a failed one never stopped the others from being recorded.
-    const { measurements, attachments, checks } = evidence.results();
+    const { measurements, attachments, checks, prompts } = evidence.results();
     const checkVerdict = checks && evidence.checks.verdict();
     if (checkVerdict && outcome === 'passed') {
       outcome = 'failed';
@@ -399,7 +402,7 @@ export class SuiteRunner {
       outcome = verdict.outcome;
       failure = { message: verdict.message, type: 'MeasurementFailure', step: 'run' };
     }
-    return { outcome, failure, measurements, attachments, checks, skipReason };
+    return { outcome, failure, measurements, attachments, checks, skipReason, prompts };
   }
 
   private makeContext(suite: SuiteInfo, state: Record<string, unknown>, signal: AbortSignal, caseInfo?: CaseInfo, evidence?: CaseEvidence): SuiteContext | CaseContext {
@@ -431,7 +434,39 @@ export class SuiteRunner {
       skip(reason?: string): never {
         throw new CaseSkipped(reason || 'skipped by the case');
       },
+      prompt: (request: PromptRequest | string) => this.prompt(request, suite, caseInfo, signal, evidence),
     } as CaseContext;
+  }
+
+  /** ctx.prompt: asks the prompter, within the prompt's timeout and the step's signal; the answer (or why none) is recorded. */
+  private async prompt(request: PromptRequest | string, suite: SuiteInfo, caseInfo: CaseInfo | undefined, stepSignal: AbortSignal, evidence: CaseEvidence | undefined): Promise<PromptAnswer> {
+    const prompt = normalizePrompt(request);
+    const entry: NonNullable<CaseResult['prompts']>[number] = { message: prompt.message, kind: prompt.kind, askedAt: Date.now(), ...(prompt.choices ? { choices: [...prompt.choices] } : {}) };
+    evidence?.prompts.push(entry);
+    const dut = this.options.dut;
+    const origin = { suite: suite.name, case: caseInfo?.name, slot: dut?.slot as number | undefined, serial: dut?.serial_number as string | undefined };
+    const signals = [stepSignal, ...(prompt.timeoutMs ? [AbortSignal.timeout(prompt.timeoutMs)] : [])];
+    const signal = AbortSignal.any(signals);
+    const log = this.options.log.child({ suite: suite.name, ...(caseInfo ? { case: caseInfo.name } : {}) });
+    log.info({ prompt: prompt.message, kind: prompt.kind }, `operator prompt: ${prompt.message}`);
+    try {
+      const answer = await new Promise<PromptAnswer>((resolve, reject) => {
+        const onAbort = (): void => {
+          const timedOut = !stepSignal.aborted;
+          reject(timedOut ? new KisoError('KISO_TIMEOUT', `no answer to prompt "${prompt.message}" within ${prompt.timeoutMs} ms`) : new KisoError('KISO_ABORTED', `prompt "${prompt.message}" was not answered: the step ended`));
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        (this.options.prompter ?? NO_OPERATOR).ask(prompt, origin, signal).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+      entry.answer = answer;
+      entry.answeredAfterMs = Date.now() - entry.askedAt;
+      log.info({ prompt: prompt.message, answer }, `operator answered: ${String(answer)}`);
+      return answer;
+    } catch (error) {
+      entry.error = describeError(error);
+      throw error;
+    }
   }
 
   private pseudoCase(suite: SuiteInfo, caseId: number, name: string, outcome: Outcome, startedAt: number, error?: CaseError, skipReason?: string, plan?: CasePlan): CaseResult {

@@ -2,6 +2,7 @@ import type { Logger } from '../core/logging.js';
 import type { Auxiliary } from '../core/auxiliary.js';
 import type { AttachmentContent } from '../results/attachments.js';
 import type { CheckApi, StepApi } from '../results/checks.js';
+import type { PromptAnswer, PromptRequest } from './prompts.js';
 import type { CaseMeasurements, MeasuredValue, MeasurementDeclaration } from '../results/measurements.js';
 
 /**
@@ -58,6 +59,13 @@ export interface SuiteContext {
    * the YAML). Undefined for a station without slots.
    */
   readonly dut: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Asks the operator and waits for the answer: `await ctx.prompt({ message: 'Is the LED green?' })`
+   * (confirm: true/false), `kind: 'text' | 'number' | 'choice'` (with `choices`), `timeoutMs`.
+   * At a terminal it asks there, under `kiso serve` on the slot's tile; with
+   * no operator (CI) it throws KISO_NO_OPERATOR. Answers go in the run record.
+   */
+  prompt(request: PromptRequest | string): Promise<PromptAnswer>;
 }
 
 export interface CaseContext extends SuiteContext {

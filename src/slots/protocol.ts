@@ -8,6 +8,7 @@ import type { CaseStartInfo, RunStartInfo, SuiteStartInfo } from '../results/rep
 import type { CaseResult, RunResult, SuiteResult } from '../results/outcomes.js';
 import type { SerializedError } from '../processing/protocol.js';
 import type { PortableStationConfig } from '../config/portable.js';
+import type { PromptAnswer, PromptOrigin, PromptRequest } from '../runner/prompts.js';
 
 export type Distribution = 'each' | 'load';
 
@@ -38,6 +39,8 @@ export interface SlotJob {
 export type SlotRequest =
   | { type: 'start'; job: SlotJob }
   | { type: 'unit'; unit: WorkUnit | null }
+  /** The operator's answer to a worker's prompt (or why there is none). */
+  | { type: 'prompt-answer'; id: number; answer?: PromptAnswer; error?: SerializedError }
   | { type: 'stop' };
 
 /** Worker → main. */
@@ -49,6 +52,10 @@ export type SlotEvent =
   | { type: 'suite-end'; result: SuiteResult }
   | { type: 'run-end'; result: RunResult }
   | { type: 'next' }
+  /** ctx.prompt in a slot: the main process has the operator (terminal or kiso serve). */
+  | { type: 'prompt'; id: number; request: PromptRequest & { kind: NonNullable<PromptRequest['kind']> }; origin: PromptOrigin }
+  /** The prompt's step ended before an answer came: withdraw it. */
+  | { type: 'prompt-cancel'; id: number }
   | { type: 'failed'; error: SerializedError }
   /** The last message: everything before it has arrived. */
   | { type: 'done' }

@@ -9,6 +9,8 @@ import type { Logger, LogLevel } from '../core/logging.js';
 import { ReporterMux, type Reporter, type ReporterFailure } from '../results/reporters/reporter.js';
 import { countOutcomes, type CaseResult, type RunOutcome, type RunResult, type SuiteResult } from '../results/outcomes.js';
 import type { LoadedSuite } from '../runner/run.js';
+import { NO_OPERATOR, type Prompter } from '../runner/prompts.js';
+import { serializeError } from '../processing/protocol.js';
 import { toPortable } from '../config/portable.js';
 import type { Slot } from './duts.js';
 import { caseIdsOf, loadPlan, planUnits } from './plan.js';
@@ -34,6 +36,8 @@ export interface SlotRunOptions {
   signal: AbortSignal;
   /** The reporters of one slot (console with its prefix, its JUnit file, its run record, ...). */
   reportersFor(slot: Slot): Reporter[];
+  /** Who answers the slots' ctx.prompt (the terminal, kiso serve); none: a prompt is an ERROR. */
+  prompter?: Prompter;
 }
 
 export type SlotStatus = RunOutcome | 'empty' | 'not run';
@@ -167,6 +171,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
       const send = (request: SlotRequest): void => {
         if (child.connected) child.send(request);
       };
+      const prompts = new Map<number, AbortController>();
       const onAbort = (): void => send({ type: 'stop' });
       options.signal.addEventListener('abort', onAbort, { once: true });
       const handle = async (event: SlotEvent): Promise<void> => {
@@ -195,6 +200,20 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
             send({ type: 'unit', unit: unit ?? null });
             return;
           }
+          case 'prompt': {
+            // Not awaited: the slot's other events (its log lines) keep flowing while the operator thinks.
+            const withdrawn = new AbortController();
+            prompts.set(event.id, withdrawn);
+            const signal = AbortSignal.any([withdrawn.signal, options.signal]);
+            (options.prompter ?? NO_OPERATOR).ask(event.request, event.origin, signal).then(
+              (answer) => send({ type: 'prompt-answer', id: event.id, answer }),
+              (error: unknown) => send({ type: 'prompt-answer', id: event.id, error: serializeError(error) }),
+            ).finally(() => prompts.delete(event.id));
+            return;
+          }
+          case 'prompt-cancel':
+            prompts.get(event.id)?.abort();
+            return;
           case 'failed':
             run.crash = `the worker of slot ${slot.slot} (${slot.serial}) failed: ${event.error.message}`;
             slotLog.error({ err: event.error }, run.crash);
@@ -214,6 +233,7 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
       child.on('exit', (code, signal) => {
         queue = queue.then(async () => {
           options.signal.removeEventListener('abort', onAbort);
+          for (const withdrawn of prompts.values()) withdrawn.abort(); // a dead worker's prompts have no one to answer to
           if (!finished && !run.crash) {
             run.crash = `the worker of slot ${slot.slot} (${slot.serial}, pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
             slotLog.error({ code, signal }, run.crash);

@@ -13,6 +13,8 @@ import type { Reporter } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
 import { prepareRun } from '../runner/run-station.js';
 import type { SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
+import type { PromptAnswer, Prompter } from '../runner/prompts.js';
+import { reviveError } from '../processing/host-process.js';
 import { registerBuiltins } from '../builtins.js';
 
 registerBuiltins();
@@ -27,6 +29,22 @@ function emit(event: SlotEvent): void {
 
 const interrupt = new AbortController();
 let unitWaiter: ((unit: WorkUnit | null) => void) | undefined;
+
+/** ctx.prompt in a slot: asked in the main process, which has the operator; answers come back by id. */
+const promptWaiters = new Map<number, { resolve(answer: PromptAnswer): void; reject(error: Error): void }>();
+let nextPromptId = 0;
+const relayedPrompts: Prompter = {
+  ask(request, origin, signal) {
+    const id = ++nextPromptId;
+    return new Promise<PromptAnswer>((resolve, reject) => {
+      promptWaiters.set(id, { resolve, reject });
+      signal.addEventListener('abort', () => {
+        if (promptWaiters.delete(id)) emit({ type: 'prompt-cancel', id });
+      }, { once: true });
+      emit({ type: 'prompt', id, request, origin });
+    });
+  },
+};
 
 /** Every reporter hook becomes an event for the main process. */
 const forwarder: Reporter = {
@@ -81,6 +99,7 @@ async function run(job: SlotJob): Promise<void> {
     casePattern: job.casePattern ? new RegExp(job.casePattern) : undefined,
     signal: interrupt.signal,
     dut: { ...job.values, slot: job.slot, serial_number: job.serial },
+    prompter: relayedPrompts,
   });
   try {
     if (job.dist === 'each') {
@@ -124,6 +143,13 @@ process.on('message', (request: SlotRequest) => {
       unitWaiter?.(request.unit);
       unitWaiter = undefined;
       break;
+    case 'prompt-answer': {
+      const waiter = promptWaiters.get(request.id);
+      promptWaiters.delete(request.id);
+      if (request.error) waiter?.reject(reviveError(request.error));
+      else waiter?.resolve(request.answer!);
+      break;
+    }
     case 'stop':
       interrupt.abort();
       unitWaiter?.(null);

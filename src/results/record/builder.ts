@@ -144,6 +144,17 @@ export class RunRecordBuilder {
       const { type, message, code, step, stack } = result.error;
       phase.error = { type, message, step, ...(code ? { code: String(code) } : {}), ...(stack ? { stack } : {}) };
     }
+    if (result.prompts?.length) {
+      phase.prompts = result.prompts.map((p) => ({
+        message: p.message,
+        kind: p.kind,
+        ...(p.choices ? { choices: p.choices } : {}),
+        ...(p.answer !== undefined ? { answer: p.answer } : {}),
+        ...(p.error ? { error: p.error } : {}),
+        asked_at: new Date(p.askedAt).toISOString(),
+        ...(p.answeredAfterMs !== undefined ? { answered_after_ms: p.answeredAfterMs } : {}),
+      }));
+    }
     if (result.checks?.length) phase.checks = result.checks.map((check) => checkRecord(check, path.dirname(this.meta.configFile)));
     if (result.skipReason) phase.skip_reason = result.skipReason;
     this.phases.push(phase);

@@ -60,6 +60,16 @@ export interface LogRecord {
   line_number: number | null;
 }
 
+export interface PromptRecord {
+  message: string;
+  kind: 'confirm' | 'text' | 'number' | 'choice';
+  choices?: string[];
+  answer?: boolean | string | number;
+  error?: string;
+  asked_at: string;
+  answered_after_ms?: number;
+}
+
 /** One row of the step report: a check, a step grouping checks, or the assertion that ended the case. */
 export interface CheckRecord {
   kind: 'check' | 'step' | 'assertion';
@@ -94,6 +104,8 @@ export interface PhaseRecord {
   tags: Record<string, string[]>;
   requirements: string[];
   measurements: MeasurementRecord[];
+  /** The operator prompts of the case and their answers; absent when it asked none. */
+  prompts?: PromptRecord[];
   /** What ctx.check / ctx.step recorded; absent when the case made no check. */
   checks?: CheckRecord[];
   attachments: AttachmentRef[];

@@ -6,6 +6,7 @@ import { markRecorded } from '../../results/checks.js';
 import type { LoadedSuite } from '../run.js';
 import { defineSuite, type CaseContext, type SuiteContext, type TestCaseDefinition } from '../suite-api.js';
 import { callAuxiliary } from './aux-calls.js';
+import type { PromptKind } from '../prompts.js';
 import type { CommandBody, Discovered, PythonCase, PythonClassRef, PythonError, PythonEvent, StepDone } from './protocol.js';
 import { PythonProcess } from './python-process.js';
 import { fromPython } from './values.js';
@@ -210,12 +211,25 @@ export class PythonSuites {
     }
   }
 
+  /** kiso's own services to Python suites: pykiso.prompt → ctx.prompt. */
+  private async kisoCall(step: RunningStep, method: string, kwargs: Record<string, unknown>): Promise<unknown> {
+    if (method !== 'prompt') throw new KisoError('KISO_AUX_COMMAND', `kiso offers Python no call "${method}"`);
+    const timeout = kwargs.timeout_in_s;
+    return step.ctx.prompt({
+      message: String(kwargs.message ?? ''),
+      kind: (kwargs.kind as PromptKind | undefined) ?? 'confirm',
+      choices: (kwargs.choices as string[] | null) ?? undefined,
+      timeoutMs: typeof timeout === 'number' ? timeout * 1000 : undefined,
+    });
+  }
+
   private async answer(call: Extract<PythonEvent, { type: 'call' }>): Promise<void> {
     const python = this.process;
     const step = this.step;
     if (!python) return;
     try {
       if (!step) throw new KisoError('KISO_AUX_NOT_IN_CASE', `${call.aux}.${call.method}() was called outside a test step (at import time?): call auxiliaries in setUp, test methods or tearDown`);
+      if (call.aux === KISO_CALLS) return python.reply(call.id, { ok: true, value: await this.kisoCall(step, call.method, fromPython(call.kwargs) as Record<string, unknown>) });
       const typeName = this.options.auxiliaries[call.aux];
       if (!typeName) throw new KisoError('KISO_AUX_NOT_IN_CASE', `the station has no auxiliary named "${call.aux}"`);
       const aux = step.ctx.aux<Record<string, unknown>>(call.aux);
@@ -227,6 +241,9 @@ export class PythonSuites {
     }
   }
 }
+
+/** The pseudo-auxiliary of kiso's own calls from Python (pykiso.prompt). */
+const KISO_CALLS = '__kiso__';
 
 /** A Python exception as the error kiso reports: its message with the suite line, its traceback as the stack. */
 function pythonError(error: PythonError, failed: boolean): Error {
