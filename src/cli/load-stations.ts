@@ -11,12 +11,12 @@ export interface PlannedRun {
 }
 
 /** Loads every station file before anything opens; all their config errors at once, then exit 2. */
-export async function loadAll(files: readonly string[], dutsFile?: string): Promise<PlannedRun[]> {
+export async function loadAll(files: readonly string[], dutsFile?: string, options: { serialsLater?: boolean } = {}): Promise<PlannedRun[]> {
   const planned: PlannedRun[] = [];
   const errors: string[] = [];
   for (const file of files) {
     try {
-      const slots = await loadSlots(file, { dutsFile });
+      const slots = await loadSlots(file, { dutsFile, serialsLater: options.serialsLater });
       const config = slots?.find((slot) => slot.config)?.config ?? (slots ? undefined : await loadStationConfig(file));
       if (!config) throw new UsageError(`${file}: every fixture slot is empty (present: false): nothing to test`);
       planned.push({ config, slots });

@@ -100,6 +100,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   program
+    .command('serve')
+    .description("the operator's web page for a station: start runs with serials per slot, watch the slots live, answer prompts, see each unit's history")
+    .option('-c, --test-configuration-file <file>', 'station YAML to serve', collect, [])
+    .option('--duts <file>', 'fixture slots from this file')
+    .option('--port <n>', 'TCP port (0: any free port)', (value) => positiveInteger(value, '--port'), 8080)
+    .option('--host <address>', 'address to listen on; any other than 127.0.0.1 needs KISO_UI_TOKEN', '127.0.0.1')
+    .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
+    .addOption(new Option('--log-level <level>', 'log level of the console').argParser(logLevelOption).default('info'))
+    .action(async (flags: import('./serve-command.js').ServeFlags) => {
+      await builtinsRegistered();
+      setExitCode(await (await import('./serve-command.js')).serveCommand(flags));
+    });
+
+  program
     .command('schema')
     .description('print the JSON schema of station YAML files, for editors (yaml-language-server)')
     .action(async () => {

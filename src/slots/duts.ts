@@ -37,6 +37,8 @@ export interface SlotLoadOptions {
   env?: NodeJS.ProcessEnv;
   /** `--duts FILE`: the slots from this file (a list, or a mapping with `duts:`) instead of the station's. */
   dutsFile?: string;
+  /** kiso serve: a slot may have no serial yet (the operator enters it on the page before each run). */
+  serialsLater?: boolean;
 }
 
 /**
@@ -88,6 +90,11 @@ export async function loadSlots(stationFile: string, options: SlotLoadOptions = 
         report([...at, 'serial_hook'], `the serial hook of slot ${raw.slot} failed: ${describeError(error)}`);
         continue;
       }
+    }
+    if (present && !serial && options.serialsLater) {
+      values.serial_number = '';
+      slots.push({ slot: raw.slot, serial: '', present, values });
+      continue;
     }
     if (present && !serial) {
       report(at, `slot ${raw.slot} has a device but no serial number: give serial_number, or serial_hook to read it (or present: false for an empty slot)`);
