@@ -269,7 +269,7 @@ export class DUTAuxiliary extends Auxiliary<DutAuxiliaryConfig> {
       if (received.type === MessageType.LOG) {
         const text = (received.tlvs ?? []).map(tlvText).join(' ') || describeMessage(received);
         logs.push(text);
-        this.log.info({ auxiliary: this.name, dut_log: true }, `DUT log: ${text}`);
+        this.log.debug({ auxiliary: this.name }, `DUT log: ${text}`);
         continue;
       }
       this.log.debug({ auxiliary: this.name }, `while waiting for a report: ${describeMessage(received)}`);
