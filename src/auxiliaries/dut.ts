@@ -52,6 +52,9 @@ export interface TestAppStepOptions {
 
 const seconds = (ms: number): string => `${ms / 1000} s`;
 
+/** A signal that crossed IPC (processing: true) arrives as a plain object: only a real one can stop the waits. */
+const realSignal = (signal: unknown): AbortSignal | undefined => (signal instanceof AbortSignal ? signal : undefined);
+
 /**
  * pykiso's DUTAuxiliary: drives a test app on the device under test over
  * pykiso's TestApp protocol (testapp/message.ts) on its `com` connector.
@@ -87,6 +90,7 @@ export class DUTAuxiliary extends Auxiliary<DutAuxiliaryConfig> {
     if (subType === undefined || !Object.values(CommandType).includes(subType as never)) {
       throw new KisoError('KISO_AUX_COMMAND', `DUT auxiliary "${this.name}": unknown TestApp command ${JSON.stringify(command)} (one of ${Object.keys(CommandType).join(', ')})`);
     }
+    options = { ...options, signal: realSignal(options.signal) };
     const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     const reportTimeoutMs = options.reportTimeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS;
     const message: TestAppMessage = { type: MessageType.COMMAND, subType, token: this.tokens.take(), suiteId, caseId };
@@ -131,6 +135,7 @@ export class DUTAuxiliary extends Auxiliary<DutAuxiliaryConfig> {
 
   /** pykiso's send_ping_command: PING, and whether it was acknowledged in time. */
   async ping(timeoutMs = this.config.ping_timeout_ms ?? DEFAULT_PING_TIMEOUT_MS, signal?: AbortSignal): Promise<boolean> {
+    signal = realSignal(signal);
     this.inbox.clear();
     return this.sendUntilAcknowledged({ type: MessageType.COMMAND, subType: CommandType.PING, token: this.tokens.take(), suiteId: 0, caseId: 0 }, timeoutMs, 1, [], signal);
   }
@@ -141,6 +146,7 @@ export class DUTAuxiliary extends Auxiliary<DutAuxiliaryConfig> {
    * included), as pykiso's restart_aux does. Whether an ABORT was acknowledged.
    */
   async abort(timeoutMs = DEFAULT_ABORT_TIMEOUT_MS, signal?: AbortSignal): Promise<boolean> {
+    signal = realSignal(signal);
     for (let attempt = 1; attempt <= COMMAND_TRIES; attempt++) {
       if (signal?.aborted) return false;
       const message: TestAppMessage = { type: MessageType.COMMAND, subType: CommandType.ABORT, token: this.tokens.take(), suiteId: 0, caseId: 0 };
