@@ -106,9 +106,12 @@ class Suites:
         return found, BaseTestSuite
 
     def discover(self, command):
-        from pykiso.test_coordinator.test_suite import BasicTestSuiteSetup, BasicTestSuiteTeardown
+        from pykiso.test_coordinator.test_case import RemoteTest
+        from pykiso.test_coordinator.test_suite import BasicTestSuiteSetup, BasicTestSuiteTeardown, RemoteTestSuiteSetup, RemoteTestSuiteTeardown
 
         suite_id = command["suite_id"]
+        # Suite ids the station gives to other entries of this same folder: their classes are theirs.
+        claimed = set(command.get("claimed") or [])
         out = {"cases": [], "setups": [], "teardowns": [], "errors": [], "ignored": []}
         for file in command["files"]:
             try:
@@ -122,16 +125,18 @@ class Suites:
                 cls_suite = params.suite_id if params else 0
                 name = getattr(cls, "_kiso_name", cls.__name__)
                 line = _line_of(cls)
-                # pykiso's rule: a class with another suite id belongs to another suite of the station.
-                if cls_suite and cls_suite != suite_id:
+                # pykiso runs every class of the folder, whatever its suite id; kiso leaves the classes
+                # of a suite id that another entry of the station gives this same folder to that entry.
+                if cls_suite and cls_suite != suite_id and cls_suite in claimed:
                     out["ignored"].append({"class": name, "suite_id": cls_suite})
                     continue
                 ref = {"file": os.path.abspath(file), "class": attribute, "name": name, "line": line}
-                if issubclass(cls, BasicTestSuiteSetup):
-                    out["setups"].append(ref)
-                    continue
-                if issubclass(cls, BasicTestSuiteTeardown):
-                    out["teardowns"].append(ref)
+                timeouts = {k: v for k, v in (("setup", params and params.setup_timeout), ("run", params and params.run_timeout), ("teardown", params and params.teardown_timeout)) if v}
+                aux_names = [getattr(a, "name", str(a)) for a in (params.aux_list if params else [])]
+                if issubclass(cls, BasicTestSuiteSetup) or issubclass(cls, BasicTestSuiteTeardown):
+                    remote = issubclass(cls, (RemoteTestSuiteSetup, RemoteTestSuiteTeardown))
+                    ref = {**ref, "suite_id": cls_suite, "remote": remote, "timeouts": timeouts, "auxiliaries": aux_names}
+                    out["setups" if issubclass(cls, BasicTestSuiteSetup) else "teardowns"].append(ref)
                     continue
                 if issubclass(cls, base_suite):
                     continue
@@ -145,10 +150,12 @@ class Suites:
                         "method": method,
                         "line": _line_of(fn) or line,
                         "case_id": params.case_id if params else 0,
-                        "auxiliaries": [getattr(a, "name", str(a)) for a in (params.aux_list if params else [])],
+                        "suite_id": cls_suite,
+                        "remote": issubclass(cls, RemoteTest),
+                        "auxiliaries": aux_names,
                         "tags": _tags(params.tag if params else None),
                         "requirements": _requirements(params.test_ids if params else None, xray),
-                        "timeouts": {k: v for k, v in (("setup", params and params.setup_timeout), ("run", params and params.run_timeout), ("teardown", params and params.teardown_timeout)) if v},
+                        "timeouts": timeouts,
                         "skip": skip if skip is not None else method_skip,
                         "doc": inspect.getdoc(fn) or inspect.getdoc(cls) or None,
                     })
@@ -169,7 +176,11 @@ class Suites:
         if step == "setup":
             test = self.instance(command)(command["method"])
             self.tests[key] = test
-            test.setUp()
+            try:
+                test.setUp()
+            except BaseException:
+                test._kiso_setup_failed = True  # unittest's rule: no tearDown after a failed setUp (cleanups still run)
+                raise
             return
         test = self.tests.get(key)
         if test is None:
@@ -187,7 +198,8 @@ class Suites:
                 raise AssertionError(f"sub-test {label!r} failed{more}: {error}").with_traceback(error.__traceback__)
             return
         try:
-            test.tearDown()
+            if not getattr(test, "_kiso_setup_failed", False):
+                test.tearDown()
             test.doCleanups()
         finally:
             self.tests.pop(key, None)

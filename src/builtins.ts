@@ -179,6 +179,22 @@ export const BUILTIN_TYPES = {
     summary: 'SCPI instruments (power supplies, loads, meters) over CCTcpip or CCSerial: write, read, query and pykiso\'s helpers',
     load: async () => (await import('./auxiliaries/instrument-control.js')).InstrumentControlAuxiliary,
   },
+  DUTAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.dut_auxiliary:DUTAuxiliary', 'dut'],
+    roles: ['com'],
+    schema: 'auxiliaries/dut.schema.json',
+    summary: 'drives the test app on the device over pykiso\'s TestApp protocol: the steps of pykiso\'s RemoteTest (command, ACK, report, abort)',
+    load: async () => (await import('./auxiliaries/dut.js')).DUTAuxiliary,
+  },
+  SimulatedAuxiliary: {
+    kind: 'auxiliary',
+    aliases: ['pykiso.lib.auxiliaries.simulated_auxiliary:SimulatedAuxiliary', 'pykiso.lib.auxiliaries.simulated_auxiliary.simulated_auxiliary:SimulatedAuxiliary', 'simulated'],
+    roles: ['com'],
+    schema: 'auxiliaries/simulated.schema.json',
+    summary: 'a virtual device running pykiso\'s TestApp: answers by pykiso\'s scenario table (ack, report ok/failed/not implemented, logs, lost communication)',
+    load: async () => (await import('./auxiliaries/simulated.js')).SimulatedAuxiliary,
+  },
   CommunicationAuxiliary: {
     kind: 'auxiliary',
     aliases: ['pykiso.lib.auxiliaries.communication_auxiliary:CommunicationAuxiliary'],

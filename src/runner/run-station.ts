@@ -47,7 +47,8 @@ export async function prepareRun(config: StationConfig, options: StationRunOptio
     const discovered = discoverSuiteFiles(config.suites, options.filePattern);
     for (const [entry, pyFiles] of pythonFolders(discovered)) {
       python ??= new PythonSuites({ settings: config.python, auxiliaries: auxiliaryTypes(config), log: options.log, logLevel: pythonLevel(options.log.level) });
-      suites.push(await python.load(entry, pyFiles));
+      const claimed = config.suites.filter((other) => other !== entry && other.suiteDir === entry.suiteDir).map((other) => other.suiteId);
+      suites.push(await python.load(entry, pyFiles, claimed));
     }
     for (const { entry, file } of discovered) {
       if (file.endsWith('.py')) continue;

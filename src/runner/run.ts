@@ -357,7 +357,7 @@ export class SuiteRunner {
       }
       const assertion = isAssertionError(error);
       if (assertion) evidence.checks.assertion(error as Error);
-      outcome = step === 'run' && assertion ? 'failed' : 'error';
+      outcome = assertion && (step === 'run' || plan.testCase.assertionsFailInAnyStep) ? 'failed' : 'error';
       failure = toCaseError(error, step);
     };
     try {

@@ -121,6 +121,12 @@ export interface TestCaseDefinition {
    * and case's names: a pykiso Python test's class and method.
    */
   patternNames?: { suite: string; case: string };
+  /**
+   * unittest's rule, for pykiso's Python tests: an assertion failing in
+   * setup or teardown fails the case (FAIL) as one in run does; without it
+   * kiso counts it an ERROR (the case could not be tested).
+   */
+  assertionsFailInAnyStep?: boolean;
   setup?: Step<CaseContext>;
   run: Step<CaseContext>;
   teardown?: Step<CaseContext>;

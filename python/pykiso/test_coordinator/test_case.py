@@ -6,7 +6,9 @@ import functools
 import logging
 import unittest
 
+from pykiso import message
 from pykiso.step_report import StepReport, wrap_asserts
+from pykiso.test_coordinator.test_message_handler import run_test_app_step
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,8 @@ class BasicTest(unittest.TestCase):
         self._properties = value
 
     def cleanup_and_skip(self, aux, info_to_print):
-        log.critical(info_to_print)
-        self.skipTest(info_to_print)
+        """pykiso's: abort what the DUT auxiliary runs (if it is one), then fail the test."""
+        cleanup_and_fail(self, aux, info_to_print)
 
     @contextlib.contextmanager
     def subTest(self, msg=None, **params):
@@ -79,17 +81,35 @@ class BasicTest(unittest.TestCase):
 wrap_asserts(BasicTest, unittest.TestCase)
 
 
-class RemoteTest(BasicTest):
-    """pykiso's RemoteTest drives a device's test app over pykiso's TestApp protocol.
+def cleanup_and_fail(test, aux, info_to_print):
+    log.critical(info_to_print)
+    if getattr(aux, "type_name", "").endswith("DUTAuxiliary") and aux.send_abort_command(timeout=10) is not True:
+        log.critical(f"Error occurred during abort command on auxiliary {aux}")
+    test.fail(info_to_print)
 
-    kiso does not speak that protocol: a RemoteTest whose test_run is not
-    overridden is an error saying so; setUp and tearDown do nothing.
-    """
+
+class RemoteTest(BasicTest):
+    """pykiso's RemoteTest: setUp, test_run and tearDown each run the step of the
+    device's test app (TEST_CASE_SETUP, _RUN, _TEARDOWN) through the DUT
+    auxiliaries of aux_list, waiting setup/run/teardown_timeout seconds (10 by
+    default) for each report, as pykiso does."""
 
     response_timeout = 10
 
+    def __init__(self, test_suite_id=0, test_case_id=0, aux_list=None, setup_timeout=None, run_timeout=None, teardown_timeout=None, test_ids=None, tag=None, *args, **kwargs):
+        super().__init__(test_suite_id, test_case_id, aux_list, setup_timeout, run_timeout, teardown_timeout, test_ids, tag, *args, **kwargs)
+        self.setup_timeout = setup_timeout or RemoteTest.response_timeout
+        self.run_timeout = run_timeout or RemoteTest.response_timeout
+        self.teardown_timeout = teardown_timeout or RemoteTest.response_timeout
+
+    def setUp(self):
+        run_test_app_step(self, message.MessageCommandType.TEST_CASE_SETUP, self.setup_timeout)
+
     def test_run(self):
-        raise NotImplementedError("RemoteTest's default test_run drives the device's test app over pykiso's TestApp protocol, which kiso does not speak: override test_run")
+        run_test_app_step(self, message.MessageCommandType.TEST_CASE_RUN, self.run_timeout)
+
+    def tearDown(self):
+        run_test_app_step(self, message.MessageCommandType.TEST_CASE_TEARDOWN, self.teardown_timeout)
 
 
 def define_test_parameters(suite_id=0, case_id=0, aux_list=None, setup_timeout=None, run_timeout=None, teardown_timeout=None, test_ids=None, tag=None, variant=None):

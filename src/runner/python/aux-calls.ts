@@ -118,11 +118,24 @@ function expectResponse(response: unknown, positive: boolean): true {
   return true;
 }
 
+/** pykiso's DUTAuxiliary: the TestApp step RemoteTest runs (pykiso's test_app_interaction), PING and ABORT. */
+const DUT: Record<string, Adapter> = {
+  test_app_step: (aux, args, kwargs, signal) => aux.testAppStep(arg(args, kwargs, 0, 'command', ''), arg(args, kwargs, 1, 'suite_id', 0), arg(args, kwargs, 2, 'case_id', 0), {
+    ackTimeoutMs: seconds(arg(args, kwargs, 3, 'timeout_cmd', 5), 5000),
+    reportTimeoutMs: seconds(arg(args, kwargs, 4, 'timeout_resp', 10), 10_000),
+    abortTimeoutMs: seconds(arg(args, kwargs, 5, 'timeout_abort', 10), 10_000),
+    signal,
+  }),
+  send_ping_command: (aux, args, kwargs, signal) => aux.ping(seconds(arg(args, kwargs, 0, 'timeout', 2), 2000), signal),
+  send_abort_command: (aux, args, kwargs, signal) => aux.abort(seconds(arg(args, kwargs, 0, 'timeout', 10), 10_000), signal),
+};
+
 /** pykiso's resets answer the response bytes: 0x51, then the reset type. */
 const bytesFromReset = (reset: { resetType: number }): Uint8Array => Uint8Array.of(0x51, reset.resetType);
 
 /** Adapters by the kiso type name an auxiliary has (its class or pykiso path). */
 function adaptersFor(typeName: string): Record<string, Adapter> {
+  if (typeName === 'DUTAuxiliary') return DUT;
   if (/Uds/i.test(typeName)) return UDS;
   if (/Can(Aux|Dbc)|DbcAux/i.test(typeName)) return CAN;
   if (/Communication|Proxy|Com/i.test(typeName)) return COMMUNICATION;

@@ -27,9 +27,23 @@ export interface PythonClassRef {
   line: number | null;
 }
 
+/** A suite setup or teardown class (pykiso's BasicTestSuiteSetup / ...Teardown, or the Remote ones). */
+export interface PythonSuiteClass extends PythonClassRef {
+  /** Its define_test_parameters suite id (0: none). */
+  suite_id: number;
+  /** A RemoteTestSuiteSetup / RemoteTestSuiteTeardown: its step runs on the device's test app. */
+  remote: boolean;
+  timeouts: { setup?: Seconds; run?: Seconds; teardown?: Seconds };
+  auxiliaries: string[];
+}
+
 export interface PythonCase extends PythonClassRef {
   method: string;
   case_id: number;
+  /** Its define_test_parameters suite id (0: none). */
+  suite_id: number;
+  /** A RemoteTest: its steps run on the device's test app. */
+  remote: boolean;
   auxiliaries: string[];
   tags: Record<string, string[]>;
   requirements: string[];
@@ -40,7 +54,8 @@ export interface PythonCase extends PythonClassRef {
 
 // kiso → Python
 export type PythonCommand =
-  | { type: 'discover'; id: number; suite_id: number; suite_dir: string; files: string[] }
+  /** `claimed`: the suite ids other entries of the station give the same folder. */
+  | { type: 'discover'; id: number; suite_id: number; suite_dir: string; files: string[]; claimed: number[] }
   | { type: 'suite-step'; id: number; step: 'setup' | 'teardown'; suite_dir: string; file: string; class: string }
   | { type: 'case-step'; id: number; step: 'setup' | 'run' | 'teardown'; suite_dir: string; file: string; class: string; method: string }
   | { type: 'exit'; id: number };
@@ -60,10 +75,10 @@ export type Discovered = {
   type: 'discovered';
   id: number;
   cases: PythonCase[];
-  setups: PythonClassRef[];
-  teardowns: PythonClassRef[];
+  setups: PythonSuiteClass[];
+  teardowns: PythonSuiteClass[];
   errors: Array<PythonError & { file: string }>;
-  /** Classes of another suite id (pykiso puts them in that suite). */
+  /** Classes of a suite id another entry of the station gives the same folder: that entry runs them. */
   ignored: Array<{ class: string; suite_id: number }>;
 };
 

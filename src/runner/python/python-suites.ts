@@ -7,7 +7,7 @@ import type { LoadedSuite } from '../run.js';
 import { defineSuite, type CaseContext, type SuiteContext, type TestCaseDefinition } from '../suite-api.js';
 import { callAuxiliary } from './aux-calls.js';
 import type { PromptKind } from '../prompts.js';
-import type { CommandBody, Discovered, PythonCase, PythonClassRef, PythonError, PythonEvent, StepDone } from './protocol.js';
+import type { CommandBody, Discovered, PythonCase, PythonClassRef, PythonError, PythonEvent, PythonSuiteClass, StepDone } from './protocol.js';
 import { PythonProcess } from './python-process.js';
 import { fromPython } from './values.js';
 
@@ -61,12 +61,16 @@ export class PythonSuites {
 
   constructor(private readonly options: PythonSuitesOptions) {}
 
-  /** Imports the folder's files in Python and makes them one suite; an import error is the suite's load error. */
-  async load(entry: SuiteEntry, files: string[]): Promise<LoadedSuite> {
+  /**
+   * Imports the folder's files in Python and makes them one suite; an import
+   * error is the suite's load error. `claimed`: the suite ids other entries
+   * of the station give this same folder (their classes are theirs).
+   */
+  async load(entry: SuiteEntry, files: string[], claimed: number[] = []): Promise<LoadedSuite> {
     const file = files.length === 1 ? files[0]! : entry.suiteDir;
     let found: Discovered;
     try {
-      found = (await this.ensure(entry.suiteDir).request({ type: 'discover', suite_id: entry.suiteId, suite_dir: entry.suiteDir, files })) as Discovered;
+      found = (await this.ensure(entry.suiteDir).request({ type: 'discover', suite_id: entry.suiteId, suite_dir: entry.suiteDir, files, claimed })) as Discovered;
     } catch (error) {
       return { file, suiteId: entry.suiteId, loadError: error as Error };
     }
@@ -76,17 +80,33 @@ export class PythonSuites {
       loadError.stack = found.errors.map((e) => e.traceback ?? '').join('\n\n');
       return { file, suiteId: entry.suiteId, loadError };
     }
-    for (const ignored of found.ignored) this.options.log.debug({ suite: entry.suiteDir }, `${ignored.class} has suite_id ${ignored.suite_id}, not ${entry.suiteId}: it belongs to another suite`);
-    if (!found.cases.length) {
+    for (const ignored of found.ignored) this.options.log.debug({ suite: entry.suiteDir }, `${ignored.class} has suite_id ${ignored.suite_id}, which another entry of the station gives this folder: it runs there`);
+    // A setup or teardown of this suite's id (or none) is the kiso suite's; one of another id is, as in
+    // pykiso, a test of its own at the start (setups) or the end (teardowns), whose failure skips the cases of its id.
+    const own = (c: PythonSuiteClass): boolean => !c.suite_id || c.suite_id === entry.suiteId;
+    const bySuite = (a: PythonSuiteClass, b: PythonSuiteClass): number => a.suite_id - b.suite_id;
+    const setups = found.setups.filter(own);
+    const teardowns = found.teardowns.filter(own);
+    const foreignSetups = found.setups.filter((c) => !own(c)).sort(bySuite);
+    const foreignTeardowns = found.teardowns.filter((c) => !own(c)).sort(bySuite);
+    if (!found.cases.length && !foreignSetups.length && !foreignTeardowns.length) {
       const loadError = new KisoError('KISO_SUITE_INVALID', `${path.relative(process.cwd(), entry.suiteDir) || '.'}: no pykiso test case with suite_id ${entry.suiteId} (decorate a pykiso.BasicTest subclass with @pykiso.define_test_parameters(suite_id=${entry.suiteId}, case_id=...))`);
       return { file, suiteId: entry.suiteId, loadError };
     }
     const cases = [...found.cases].sort((a, b) => (a.case_id || Infinity) - (b.case_id || Infinity));
+    const failedSuiteSetups = new Set<number>();
+    const setupTimeout = suiteStepsTimeout(setups, 'setup');
+    const teardownTimeout = suiteStepsTimeout(teardowns, 'teardown');
     const definition = defineSuite({
       name: path.basename(entry.suiteDir),
-      setup: found.setups.length ? (ctx) => this.suiteSteps(ctx, entry, found.setups, 'setup') : undefined,
-      teardown: found.teardowns.length ? (ctx) => this.suiteSteps(ctx, entry, found.teardowns, 'teardown') : undefined,
-      cases: cases.map((testCase, index) => this.caseDefinition(entry, testCase, index)),
+      ...(setupTimeout || teardownTimeout ? { timeout: { ...(setupTimeout ? { setup: setupTimeout } : {}), ...(teardownTimeout ? { teardown: teardownTimeout } : {}) } } : {}),
+      setup: setups.length ? (ctx) => this.suiteSteps(ctx, entry, setups, 'setup') : undefined,
+      teardown: teardowns.length ? (ctx) => this.suiteSteps(ctx, entry, teardowns, 'teardown') : undefined,
+      cases: [
+        ...foreignSetups.map((ref) => this.suiteClassCase(entry, ref, 'setup', failedSuiteSetups)),
+        ...cases.map((testCase, index) => this.caseDefinition(entry, testCase, index, failedSuiteSetups)),
+        ...foreignTeardowns.map((ref) => this.suiteClassCase(entry, ref, 'teardown', failedSuiteSetups)),
+      ],
     });
     return { file, suiteId: entry.suiteId, definition };
   }
@@ -96,7 +116,7 @@ export class PythonSuites {
     this.process = undefined;
   }
 
-  private caseDefinition(entry: SuiteEntry, testCase: PythonCase, index: number): TestCaseDefinition {
+  private caseDefinition(entry: SuiteEntry, testCase: PythonCase, index: number, failedSuiteSetups: ReadonlySet<number>): TestCaseDefinition {
     const command = (step: 'setup' | 'run' | 'teardown'): Extract<CommandBody, { type: 'case-step' }> => ({
       type: 'case-step',
       step,
@@ -105,7 +125,7 @@ export class PythonSuites {
       class: testCase.class,
       method: testCase.method,
     });
-    const ms = (seconds: number | undefined): number => (seconds ? seconds * 1000 : PYTHON_DEFAULT_TIMEOUT_MS);
+    const ms = (step: 'setup' | 'run' | 'teardown'): number => stepTimeoutMs(testCase.timeouts[step], testCase.remote, testCase.auxiliaries.length);
     return {
       id: testCase.case_id || index + 1,
       name: `${testCase.name}.${testCase.method}`,
@@ -113,11 +133,38 @@ export class PythonSuites {
       tags: testCase.tags,
       requirements: testCase.requirements,
       skip: testCase.skip ?? undefined,
-      timeout: { setup: ms(testCase.timeouts.setup), run: ms(testCase.timeouts.run), teardown: ms(testCase.timeouts.teardown) },
+      timeout: { setup: ms('setup'), run: ms('run'), teardown: ms('teardown') },
       patternNames: { suite: testCase.name, case: testCase.method },
-      setup: (ctx) => this.runStep(ctx, entry.suiteDir, command('setup')),
+      assertionsFailInAnyStep: true,
+      setup: (ctx) => {
+        // pykiso's BasicTestSuite: a failed suite setup of suite id N skips the folder's cases of suite id N.
+        if (testCase.suite_id && failedSuiteSetups.has(testCase.suite_id)) ctx.skip(`Suite Setup failed for test suite ${testCase.suite_id}`);
+        return this.runStep(ctx, entry.suiteDir, command('setup'));
+      },
       run: (ctx) => this.runStep(ctx, entry.suiteDir, command('run')),
       teardown: (ctx) => this.runStep(ctx, entry.suiteDir, command('teardown')),
+    };
+  }
+
+  /** A suite setup or teardown class of another suite id: a case of its own (case id 0), as pykiso reports it. */
+  private suiteClassCase(entry: SuiteEntry, ref: PythonSuiteClass, step: 'setup' | 'teardown', failedSuiteSetups: Set<number>): TestCaseDefinition {
+    const method = step === 'setup' ? 'test_suite_setUp' : 'test_suite_tearDown';
+    return {
+      id: 0,
+      name: `${ref.name}.${method}`,
+      auxiliaries: ref.auxiliaries,
+      timeout: { run: stepTimeoutMs(ref.timeouts[step], ref.remote, ref.auxiliaries.length) },
+      patternNames: { suite: ref.name, case: method },
+      assertionsFailInAnyStep: true,
+      run: async (ctx) => {
+        if (step === 'teardown' && failedSuiteSetups.has(ref.suite_id)) ctx.skip(`Suite Setup failed for test suite ${ref.suite_id}`);
+        try {
+          await this.runStep(ctx, entry.suiteDir, { type: 'suite-step', step, suite_dir: entry.suiteDir, file: ref.file, class: ref.class });
+        } catch (error) {
+          if (step === 'setup') failedSuiteSetups.add(ref.suite_id);
+          throw error;
+        }
+      },
     };
   }
 
@@ -244,6 +291,27 @@ export class PythonSuites {
 
 /** The pseudo-auxiliary of kiso's own calls from Python (pykiso.prompt). */
 const KISO_CALLS = '__kiso__';
+
+/**
+ * The most a remote step (RemoteTest, RemoteTestSuiteSetup/Teardown) takes
+ * besides its report wait, per DUT auxiliary: the command's ACK (5 s, sent
+ * twice), then two ABORTs (10 s each) with a restart and its PING after
+ * each; kiso's step timeout leaves it that and a margin, so pykiso's own
+ * waits decide the outcome.
+ */
+export const REMOTE_STEP_OVERHEAD_MS = (2 * 5 + 2 * (10 + 2) + 10) * 1000;
+const REMOTE_DEFAULT_RESPONSE_S = 10;
+
+function stepTimeoutMs(seconds: number | undefined, remote: boolean, auxiliaryCount: number): number {
+  if (!remote) return seconds ? seconds * 1000 : PYTHON_DEFAULT_TIMEOUT_MS;
+  return ((seconds || REMOTE_DEFAULT_RESPONSE_S) * 1000 + REMOTE_STEP_OVERHEAD_MS) * Math.max(1, auxiliaryCount);
+}
+
+/** The kiso suite setup (teardown) runs these classes one after another: with a remote one, their bounds added up. */
+function suiteStepsTimeout(classes: readonly PythonSuiteClass[], step: 'setup' | 'teardown'): number | undefined {
+  if (!classes.some((c) => c.remote)) return undefined;
+  return classes.reduce((sum, c) => sum + stepTimeoutMs(c.timeouts[step], c.remote, c.auxiliaries.length), 0);
+}
 
 /** A Python exception as the error kiso reports: its message with the suite line, its traceback as the stack. */
 function pythonError(error: PythonError, failed: boolean): Error {
