@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> 
   parallel: () => import('./parallel.js'),
   virtual_can: () => import('./virtual-can.js'),
   can_dbc: () => import('./can-dbc.js'),
+  can_logs: () => import('./can-logs.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -2,7 +2,8 @@
 # Installs the Debian packages the real-peer tests talk to, when missing:
 # socat (pseudo-terminal pairs), python3-can and python3-serial (peers on the
 # far side of CAN and serial links), python3-canmatrix (DBC reference),
-# tshark (ISO-TP/UDS decoding), chromium (HTML report check).
+# tshark (ISO-TP/UDS decoding) and wireshark-common's capinfos (pcap time
+# order), can-utils (log2asc reads candump traces), chromium (HTML report check).
 # Tests whose peer is still missing afterwards say so and skip.
 set -uo pipefail
 
@@ -13,6 +14,8 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 /usr/bin/python3 -c 'import serial' >/dev/null 2>&1 || missing+=(python3-serial)
 /usr/bin/python3 -c 'import canmatrix' >/dev/null 2>&1 || missing+=(python3-canmatrix)
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+command -v capinfos >/dev/null 2>&1 || missing+=(wireshark-common)
+command -v log2asc >/dev/null 2>&1 || missing+=(can-utils)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then

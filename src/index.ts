@@ -36,6 +36,8 @@ export type { IsoTpTransport, IsoTpError } from './can/isotp.js';
 export type { UdsClient, UdsNegativeResponseError, UdsNoResponseError, UdsInvalidResponseError } from './can/uds.js';
 export type { UdsServer } from './can/uds-server.js';
 export type { PcapWriter } from './can/pcap.js';
+export type { TraceFrame, TraceDirection, ReadStats } from './can/trace/trace-frame.js';
+export type { TraceReader, ReadTraceOptions, TraceFormatName } from './can/trace/logs.js';
 export type { MemoryCanBus } from './connectors/memory-can.js';
 export type { CanAuxiliaryConfig, CanAuxiliaryStats, ReceivedSignal, SignalExpectation, SignalRange, MessageCondition, WaitOptions, PeriodicOptions, PeriodicMessage } from './auxiliaries/can-dbc.js';
 export type { UdsAuxiliaryConfig, UdsTpLayerConfig, UdsLayerConfig } from './auxiliaries/uds.js';

@@ -4,7 +4,7 @@ import { Dbc, DbcError, type DbcMessage, type DbcSignal, type DecodedMessage, ty
 import { Auxiliary, type AuxiliaryContext } from '../core/auxiliary.js';
 import type { CanFrame } from '../can/frame.js';
 import { KisoError, describeError } from '../core/errors.js';
-import type { Message } from '../core/message.js';
+import { nowSeconds, type Message } from '../core/message.js';
 
 export interface CanAuxiliaryConfig {
   /** The DBC file (kiso's key); relative paths resolve against the YAML's folder. */
@@ -373,7 +373,7 @@ export class CanAuxiliary<Config extends CanAuxiliaryConfig = CanAuxiliaryConfig
 
   /** @internal used by periodic messages */
   async sendFrame(frame: CanFrame): Promise<void> {
-    await this.connector('com').send({ ...frame, timestamp: Date.now() / 1000 });
+    await this.connector('com').send({ ...frame, timestamp: nowSeconds() });
   }
 
   /** @internal */

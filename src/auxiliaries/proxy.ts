@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Auxiliary, type StationView } from '../core/auxiliary.js';
-import type { Message } from '../core/message.js';
-import type { PcapTrace } from '../can/trace/pcap-trace.js';
+import { nowSeconds, type Message } from '../core/message.js';
+import type { LogTrace } from '../can/trace/pcap-trace.js';
 import { TraceWriter } from '../can/trace/trace-writer.js';
 
 export interface ProxyAuxiliaryConfig {
@@ -12,8 +12,8 @@ export interface ProxyAuxiliaryConfig {
   trace_name?: string;
   /** Rotate the trace file past this many bytes (0: one file); candump format only. */
   trace_max_bytes?: number;
-  /** candump: candump log lines with source and direction; pcap: a pcap file for Wireshark. */
-  trace_format?: 'candump' | 'pcap';
+  /** candump (the default): candump log lines with direction; or any other writable log format (see README, CAN logs). */
+  trace_format?: 'candump' | 'pcap' | 'pcapng' | 'asc' | 'blf' | 'trc' | 'trc-1.1' | 'csv';
   processing?: boolean;
 }
 
@@ -62,13 +62,14 @@ export function bindProxyEndpoints(hub: ProxyHub, auxList: readonly string[], st
  * auxiliaries of `aux_list`. A frame from the bus reaches every attached
  * auxiliary; a frame one auxiliary sends goes out on the bus and then to every
  * other attached auxiliary, in the order the proxy handled them. With
- * `activate_trace`, every frame in both directions goes to a candump log file.
+ * `activate_trace`, every frame in both directions goes to a trace file
+ * (candump log, or `trace_format`), all on one channel: the physical connector.
  */
 export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements ProxyHub {
   static override connectorRoles = ['com'] as const;
 
   private readonly sinks = new Set<ProxySink>();
-  private trace?: TraceWriter | PcapTrace;
+  private trace?: TraceWriter | LogTrace;
 
   override bindStation(station: StationView): void {
     bindProxyEndpoints(this, this.config.aux_list, station);
@@ -88,8 +89,9 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
     const physical = this.connector('com');
     const onWire = physical.wireForm(message);
     await physical.send(onWire);
-    const stamped = onWire.timestamp === undefined ? { ...onWire, timestamp: Date.now() / 1000 } : onWire;
-    this.trace?.record(stamped, sender, 'T');
+    // Stamped when it is on the bus, by the clock received frames are stamped with.
+    const stamped = { ...onWire, timestamp: nowSeconds() };
+    this.trace?.record(stamped, physical.name, 'T');
     for (const sink of this.sinks) sink.push(stamped, sender);
   }
 
@@ -102,7 +104,8 @@ export class ProxyAuxiliary extends Auxiliary<ProxyAuxiliaryConfig> implements P
     if (this.config.activate_trace) {
       const dir = this.config.trace_dir ?? this.baseDir;
       const options = { dir: path.resolve(this.baseDir, dir), name: this.config.trace_name ?? `${this.name}_trace`, maxBytes: this.config.trace_max_bytes };
-      this.trace = this.config.trace_format === 'pcap' ? new (await import('../can/trace/pcap-trace.js')).PcapTrace(options) : new TraceWriter(options);
+      const format = this.config.trace_format ?? 'candump';
+      this.trace = format === 'candump' ? new TraceWriter(options) : new (await import('../can/trace/pcap-trace.js')).LogTrace({ ...options, format });
       this.log.info({ auxiliary: this.name, trace: this.trace.file }, `proxy ${this.name} traces to ${this.trace.file}`);
     }
   }

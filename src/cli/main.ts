@@ -99,6 +99,65 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       setExitCode(await (await import('./bus-commands.js')).sendCommand(messages, flags));
     });
 
+  const trace = program
+    .command('trace')
+    .description('CAN logs: convert, decode with a DBC, summarize, replay (candump -L, ASC, BLF, TRC, CSV, pcap, pcapng)')
+    .addHelpText('after', `\nFormats by extension: .log candump, .asc, .blf, .trc (2.1; --to trc-1.1 for 1.1), .csv (python-can's), .pcap, .pcapng.\nMalformed lines are counted, reported on stderr and skipped (--strict: exit 1).`);
+  const traceModule = async () => import('./trace-commands.js');
+  const formatOption = (flag: string, what: string) => new Option(`${flag} <format>`, `${what}: candump, asc, blf, trc, trc-1.1, csv, pcap, pcapng (default: by extension)`);
+  trace
+    .command('convert')
+    .description('convert a log to another format (frames, flags, channels, directions and timestamps kept where the target format has a place for them)')
+    .argument('<in>', 'the log to read')
+    .argument('<out>', 'the log to write')
+    .addOption(formatOption('--from', 'format of <in>'))
+    .addOption(formatOption('--to', 'format of <out>'))
+    .option('--strict', 'exit 1 when the input has malformed lines')
+    .action(async (input: string, output: string, flags: { from?: string; to?: string; strict?: boolean }) => {
+      setExitCode(await (await traceModule()).convertCommand(input, output, flags));
+    });
+  trace
+    .command('decode')
+    .description('decode a log with a DBC into CSV: one row per decoded message, or one column per signal with --signals')
+    .argument('<in>', 'the log to read')
+    .requiredOption('--dbc <file>', 'the DBC file')
+    .option('--signals <names>', 'columns: Signal or Message.Signal names, comma-separated')
+    .option('-o, --output <file>', 'write the CSV here instead of stdout')
+    .option('--workers <n>', 'worker threads that parse and decode (0: none; default: one per core)', (value) => positiveInteger(value, '--workers'))
+    .addOption(formatOption('--from', 'format of <in>'))
+    .option('--strict', 'exit 1 when the input has malformed lines')
+    .action(async (input: string, flags: { dbc: string; signals?: string; output?: string; workers?: number; from?: string; strict?: boolean }) => {
+      setExitCode(await (await traceModule()).decodeCommand(input, flags));
+    });
+  trace
+    .command('info')
+    .description('what a log holds: frame count, ids with their counts and rates, kinds of frames, channels, time span')
+    .argument('<in>', 'the log to read')
+    .addOption(formatOption('--from', 'format of <in>'))
+    .option('--json', 'print JSON')
+    .option('--strict', 'exit 1 when the input has malformed lines')
+    .action(async (input: string, flags: { from?: string; json?: boolean; strict?: boolean }) => {
+      setExitCode(await (await traceModule()).infoCommand(input, flags));
+    });
+  trace
+    .command('replay')
+    .description("send a log's frames on a connector of a station, with their original timing (canplayer)")
+    .argument('<in>', 'the log to replay')
+    .requiredOption('-c, --test-configuration-file <file>', 'station YAML')
+    .requiredOption('--connector <name>', 'the CAN connector to send on')
+    .option('--speed <factor>', 'timing factor: 1 original, 2 twice as fast, 0 as fast as possible', (value) => {
+      const speed = Number(value);
+      if (!Number.isFinite(speed) || speed < 0) throw new UsageError(`--speed takes a factor >= 0, got "${value}"`);
+      return speed;
+    }, 1)
+    .option('--loop', 'start again at the end, until Ctrl-C')
+    .addOption(formatOption('--from', 'format of <in>'))
+    .option('--log-level <level>', 'log level on stderr', logLevelOption, 'warn')
+    .action(async (input: string, flags: { testConfigurationFile: string; connector: string; speed: number; loop?: boolean; from?: string; logLevel: LogLevel }) => {
+      await builtinsRegistered();
+      setExitCode(await (await traceModule()).replayCommand(input, flags));
+    });
+
   program
     .command('serve')
     .description("the operator's web page for a station: start runs with serials per slot, watch the slots live, answer prompts, see each unit's history")

@@ -2,6 +2,7 @@ import { CanConnector, type CanConnectorConfig } from './can-base.js';
 import type { CanFrame } from '../can/frame.js';
 import type { Logger } from '../core/logging.js';
 import { silentLogger } from '../core/silent-logger.js';
+import { nowSeconds } from '../core/message.js';
 
 /**
  * An in-process CAN bus: every frame one member sends reaches every other
@@ -46,7 +47,7 @@ export class MemoryCanConnector extends CanConnector<CanConnectorConfig> {
 
   protected override async sendFrame(frame: CanFrame): Promise<void> {
     // A copy stamped now: a sender reusing its buffer cannot change what others receive.
-    this.bus.transmit(this, { ...frame, data: Uint8Array.from(frame.data), can: { ...frame.can }, timestamp: frame.timestamp ?? Date.now() / 1000 });
+    this.bus.transmit(this, { ...frame, data: Uint8Array.from(frame.data), can: { ...frame.can }, timestamp: frame.timestamp ?? nowSeconds() });
   }
 
   /** @internal */

@@ -47,6 +47,7 @@ const decoder = new Decoder();
 
 /** Seconds since the epoch with sub-millisecond resolution (candump logs print microseconds). */
 function preciseNowSeconds(): number {
+  // the same clock as nowSeconds() (src/core/message.ts)
   return (performance.timeOrigin + performance.now()) / 1000;
 }
 

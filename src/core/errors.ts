@@ -34,6 +34,7 @@ export const ERRORS = {
   KISO_SERIAL_HOOK: "the station's serial-number hook failed or returned no serial",
   KISO_STORE: 'the run store cannot be read or written, or has no such run',
   KISO_ABORTED: 'the run was interrupted',
+  KISO_TRACE_READ: 'a CAN log cannot be read or written (missing, or not in its format at all)',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

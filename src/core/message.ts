@@ -46,6 +46,11 @@ export function toMessage(value: Sendable): Message {
   return value;
 }
 
+/**
+ * Now, in seconds since the Unix epoch, to the microsecond: the one clock of
+ * frames kiso stamps (sent and received), so that traces never go backwards.
+ * It is the wall clock at process start plus the monotonic clock since.
+ */
 export function nowSeconds(): number {
-  return Date.now() / 1000;
+  return (performance.timeOrigin + performance.now()) / 1000;
 }

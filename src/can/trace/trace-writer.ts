@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { formatCansend, isCanFrame } from '../frame.js';
-import type { Message } from '../../core/message.js';
+import { nowSeconds, type Message } from '../../core/message.js';
 
 /**
  * The proxy's traffic trace, in candump's log format (`candump -L`), which
@@ -9,11 +9,14 @@ import type { Message } from '../../core/message.js';
  * read back:
  *
  *   (1700000000.123456) can_channel 123#DEADBEEF R     a frame received from the bus
- *   (1700000000.124001) aux1 321#CAFE T               a frame auxiliary aux1 sent
+ *   (1700000000.124001) can_channel 321#CAFE T         a frame an auxiliary sent
  *
- * The second column is the source (the physical channel for received frames,
- * the sending auxiliary's name for sent ones), the last is the direction.
- * Messages that are not CAN frames are written as `(ts) source T #<hex>`.
+ * The second column is the channel: the proxy's physical connector, for
+ * both directions (one bus is one channel, as can-utils and python-can
+ * expect); the last is the direction. Timestamps are microseconds of one
+ * clock and never go backwards: a frame stamped before the line before it
+ * (by another clock: a device's, an adapter's) is written at that line's
+ * time. Messages that are not CAN frames are written as `(ts) channel #<hex> T`.
  *
  * Lines are buffered and written in one chunk per event-loop turn; when the
  * disk is slower than the bus the buffer grows instead of dropping (the
@@ -29,7 +32,7 @@ export interface TraceWriterOptions {
 
 export type Direction = 'R' | 'T';
 
-export function formatTraceLine(message: Message, source: string, direction: Direction, timestamp = message.timestamp ?? Date.now() / 1000): string {
+export function formatTraceLine(message: Message, source: string, direction: Direction, timestamp = message.timestamp ?? nowSeconds()): string {
   const body = isCanFrame(message) ? formatCansend(message) : `#${Buffer.from(message.data).toString('hex').toUpperCase()}`;
   return `(${timestamp.toFixed(6)}) ${source.replace(/\s/g, '_')} ${body} ${direction}\n`;
 }
@@ -42,6 +45,7 @@ export class TraceWriter {
   private fileBytes = 0;
   private fileIndex = 0;
   private closing?: Promise<void>;
+  private last = -Infinity;
   /** Lines written (or queued) so far. */
   lines = 0;
   readonly files: string[] = [];
@@ -56,9 +60,11 @@ export class TraceWriter {
     return this.files[0]!;
   }
 
-  record(message: Message, source: string, direction: Direction): void {
+  record(message: Message, channel: string, direction: Direction): void {
     if (this.closing) return;
-    this.pending.push(formatTraceLine(message, source, direction));
+    const timestamp = Math.max(this.last, message.timestamp ?? nowSeconds());
+    this.last = timestamp;
+    this.pending.push(formatTraceLine(message, channel, direction, timestamp));
     this.lines++;
     if (!this.scheduled && !this.congested) {
       this.scheduled = true;
