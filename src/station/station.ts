@@ -75,27 +75,56 @@ export class StationRuntime implements StationView {
     return aux;
   }
 
-  /** Starts the named auxiliaries that are not running yet. */
+  /**
+   * The auxiliaries `name` depends on: the proxy that serves it (its
+   * aux_list names it), and what that proxy depends on.
+   */
+  dependenciesOf(name: string, seen = new Set<string>([name])): string[] {
+    const found: string[] = [];
+    for (const entry of this.config.auxiliaries.values()) {
+      if (!entry.resolved.proxy || seen.has(entry.name)) continue;
+      const list = Array.isArray(entry.config.aux_list) ? (entry.config.aux_list as unknown[]) : [];
+      if (!list.includes(name)) continue;
+      seen.add(entry.name);
+      found.push(...this.dependenciesOf(entry.name, seen), entry.name);
+    }
+    return found;
+  }
+
+  /**
+   * Starts the named auxiliaries that are not running yet, and restarts a
+   * faulted one. What an auxiliary depends on comes first: a proxy whose
+   * process died is restarted when a case names only the auxiliaries it
+   * serves, never left dead under them.
+   */
   async start(names: Iterable<string>): Promise<void> {
     for (const name of names) {
-      const aux = this.auxiliaries.get(name) ?? this.auxiliary(name);
-      if (aux.state === 'running' && !aux.fault) continue;
-      try {
-        if (aux.fault) {
-          // A connector died in an earlier case: try a fresh start, the device may be back.
-          this.log.warn({ auxiliary: name }, `restarting auxiliary ${name} after: ${aux.fault.message}`);
-          await aux.deleteInstance();
-        }
-        await aux.createInstance();
-        this.startFailures.delete(name);
-      } catch (error) {
-        const failure = new KisoError('KISO_CONNECTOR_OPEN', `auxiliary "${name}" could not start: ${describeError(error)}`, { cause: error });
-        this.startFailures.set(name, failure);
-        throw failure;
+      for (const dependency of this.dependenciesOf(name)) {
+        // Restarted in place: it stays stopped after the auxiliaries it serves, as when their connectors started it.
+        if (this.auxiliaries.get(dependency)?.fault) await this.startOne(dependency, false);
       }
-      if (!this.started.includes(name)) this.started.push(name);
-      this.log.info({ auxiliary: name }, `auxiliary ${name} started`);
+      await this.startOne(name, true);
     }
+  }
+
+  private async startOne(name: string, track: boolean): Promise<void> {
+    const aux = this.auxiliaries.get(name) ?? this.auxiliary(name);
+    if (aux.state === 'running' && !aux.fault) return;
+    try {
+      if (aux.fault) {
+        // A connector died in an earlier case: try a fresh start, the device may be back.
+        this.log.warn({ auxiliary: name }, `restarting auxiliary ${name} after: ${aux.fault.message}`);
+        await aux.deleteInstance();
+      }
+      await aux.createInstance();
+      this.startFailures.delete(name);
+    } catch (error) {
+      const failure = new KisoError('KISO_CONNECTOR_OPEN', `auxiliary "${name}" could not start: ${describeError(error)}`, { cause: error });
+      this.startFailures.set(name, failure);
+      throw failure;
+    }
+    if (track && !this.started.includes(name)) this.started.push(name);
+    this.log.info({ auxiliary: name }, `auxiliary ${name} started`);
   }
 
   /** Starts every `auto_start` auxiliary; one that fails is logged and its cases error when they use it. */

@@ -82,3 +82,32 @@ describe('an MpProxy host killed with sends in flight', () => {
     }
   });
 });
+
+describe('an MpProxy host killed between cases', () => {
+  it('a case that names only the attached auxiliaries gets a fresh proxy process, and frames flow again (50 times)', async () => {
+    const station = await buildStation();
+    try {
+      await station.start(['aux1', 'aux2']);
+      for (let trial = 1; trial <= 50; trial++) {
+        const aux1 = station.auxiliary('aux1') as unknown as Sender;
+        const aux2 = station.auxiliary('aux2') as unknown as Sender & { clearBuffer(): void };
+        const proxy = station.auxiliary('proxy_aux') as unknown as { pid: number; fault?: Error };
+        const deadPid = proxy.pid;
+        process.kill(deadPid, 'SIGKILL');
+        const deadline = Date.now() + 5000;
+        while (!proxy.fault && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        assert.ok(proxy.fault, `trial ${trial}: the crash was not seen`);
+        // The next case names aux1 and aux2 only, as mp_proxy suites do.
+        await station.start(['aux1', 'aux2']);
+        assert.ok(proxy.pid && proxy.pid !== deadPid, `trial ${trial}: the proxy process was not restarted (pid ${proxy.pid})`);
+        assert.equal(proxy.fault, undefined);
+        aux2.clearBuffer();
+        await aux1.send(`hello ${trial}`);
+        const got = await aux2.receive({ timeoutMs: 3000 });
+        assert.equal(Buffer.from(got!.data).toString(), `hello ${trial}`, `trial ${trial}`);
+      }
+    } finally {
+      await station.stopAll();
+    }
+  });
+});
