@@ -149,6 +149,8 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal or SSH session closed: the same orderly stop, so the reports are still written.
+  process.on('SIGHUP', onSignal);
 
   // A report that could not be written fails the run: nobody may read a green exit as "reports are there".
   const reportFailures = new Map<string, string>();

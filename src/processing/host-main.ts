@@ -150,4 +150,5 @@ process.on('message', (message: HostRequest) => {
 // The main process owns the run: Ctrl-C reaches the whole process group, but only
 // the main process decides how to stop. Losing it (even to kill -9) ends this host.
 process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {}); // a closed terminal hangs up the whole group: the main process stops this host
 process.on('disconnect', () => process.exit(0));

@@ -142,4 +142,5 @@ process.on('message', (request: SlotRequest) => {
 
 // The main process coordinates Ctrl-C for every slot; losing it ends this worker.
 process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
 process.on('disconnect', () => exitProcess(0));
