@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { Auxiliary, AuxiliaryClass } from '../core/auxiliary.js';
 import type { Connector, ConnectorClass } from '../core/connector.js';
 import { KisoError } from '../core/errors.js';
-import { REDACTED_PATHS } from '../core/logging.js';
+import { REDACTION } from '../core/logging.js';
 import type { Message } from '../core/message.js';
 import { resolveType } from '../core/registry.js';
 import type { ProxyAuxiliary } from '../auxiliaries/proxy.js';
@@ -52,7 +52,7 @@ function sendState(): void {
 }
 
 async function build(spec: HostSpec): Promise<void> {
-  const log = pino({ level: spec.logLevel, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, ipcLogStream);
+  const log = pino({ level: spec.logLevel, base: undefined, ...REDACTION }, ipcLogStream);
   const byName = new Map<string, Connector<any>>();
   for (const entry of spec.connectors) {
     const cls = (await (await resolveType(entry.type, 'connector', spec.baseDir)).load()) as ConnectorClass;

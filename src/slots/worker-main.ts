@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { fromPortable } from '../config/portable.js';
 import { serializeError } from '../processing/protocol.js';
-import { formatLogLine, REDACTED_PATHS } from '../core/logging.js';
+import { formatLogLine, REDACTION } from '../core/logging.js';
 import type { Reporter } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
 import { prepareRun } from '../runner/run-station.js';
@@ -63,7 +63,7 @@ function unitSuite(suites: readonly LoadedSuite[], unit: WorkUnit): LoadedSuite 
 async function run(job: SlotJob): Promise<void> {
   const capture = new OutputCapture();
   const log = pino(
-    { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, ...REDACTION },
     pino.multistream([
       { level: 'trace', stream: lineStream((line) => capture.pushJson(line, formatLogLine)) },
       { level: 'trace', stream: lineStream((line) => emit({ type: 'log', line })) },

@@ -58,3 +58,26 @@ describe('a case that ran past its timeout', () => {
     assert.match(readFileSync(junit, 'utf8'), /KISO_TIMEOUT|timed out|past its timeout/);
   });
 });
+
+describe('secrets in logs', () => {
+  it('are redacted at any depth and in any spelling: console, NDJSON, JUnit and the run record', async () => {
+    const { dir, file, junit } = station(`{ name: 'secrets', cases: [
+      { name: 'logs secrets', run(ctx) {
+        const err = Object.assign(new Error('login failed'), { config: { api_key: 'SECRET-1', headers: { Authorization: 'Bearer SECRET-2' } } });
+        ctx.log.info({ key: 'SECRET-3', a: { b: { password: 'SECRET-4' } }, list: [{ token: 'SECRET-5' }], API_KEY: 'SECRET-6', access_token: 'SECRET-7', apikey: 'SECRET-8', 'api-key': 'SECRET-9', passwd: 'SECRET-10', client_secret: 'SECRET-11' }, 'VISIBLE-LINE');
+        ctx.log.error({ err }, 'VISIBLE-ERROR');
+      } },
+    ] }`);
+    const ndjson = path.join(dir, 'run.ndjson');
+    const result = await runCli(['-c', file, '--junit', junit, '-l', ndjson]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const record = /Run record: (\S+)/.exec(result.stdout)?.[1];
+    assert.ok(record, result.stdout);
+    const outputs = { console: result.stdout + result.stderr, ndjson: readFileSync(ndjson, 'utf8'), junit: readFileSync(junit, 'utf8'), record: readFileSync(record, 'utf8') };
+    for (const [where, text] of Object.entries(outputs)) {
+      assert.match(text, /VISIBLE-LINE/, `${where} lacks the log line`);
+      assert.doesNotMatch(text, /SECRET-/, `${where} shows a secret`);
+    }
+    assert.match(outputs.ndjson, /"password":"\[redacted\]"/);
+  });
+});
