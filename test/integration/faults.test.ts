@@ -81,3 +81,24 @@ describe('secrets in logs', () => {
     assert.match(outputs.ndjson, /"password":"\[redacted\]"/);
   });
 });
+
+describe('a suite that throws at import', () => {
+  it('is one ERROR line with the suite file\'s own position and message, no kiso stack on the console or in JUnit', async () => {
+    const { dir, file, junit } = station(`{ name: 'fine', cases: [{ name: 'runs', run() {} }] }`);
+    writeFileSync(path.join(dir, 'suite', 'test_throws.mjs'), `import { defineSuite } from '${KISO}';\nconst config = undefined;\nconst port = config.port;\nexport default defineSuite({ name: 'never', cases: [] });\n`);
+    writeFileSync(path.join(dir, 'suite', 'test_syntax.mjs'), `import { defineSuite } from '${KISO}';\n\nconst x = ;\nexport default defineSuite({ name: 'never', cases: [] });\n`);
+    const result = await runCli(['-c', file, '--junit', junit]);
+    const output = result.stdout + result.stderr;
+    assert.equal(result.code, 1, output);
+    const throws = path.join(dir, 'suite', 'test_throws.mjs');
+    assert.match(result.stdout, new RegExp(`cannot load suite file ${throws.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3:21: TypeError: Cannot read properties of undefined \\(reading 'port'\\)`));
+    assert.equal(output.split("Cannot read properties of undefined (reading 'port')").length - 1, 1, `the message is printed more than once:\n${output}`);
+    assert.match(result.stdout, /test_syntax\.mjs:3:11: SyntaxError: Unexpected token ';'/);
+    assert.equal(output.split("Unexpected token ';'").length - 1, 1, output);
+    assert.match(result.stdout, /PASS +\[1\.1\] runs/);
+    for (const text of [output, readFileSync(junit, 'utf8')]) {
+      assert.doesNotMatch(text, /run-station|discover\.js|user-module|"stack"/, text);
+    }
+    assert.match(readFileSync(junit, 'utf8'), /test_throws\.mjs:3:21/);
+  });
+});
