@@ -144,7 +144,8 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     path: (data.python?.path ?? []).map((folder, index) => resolvePath(['python', 'path', index], folder)),
   };
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  // Issues found by other checks (a limits file path) may hold a value from ENV{} too: never its content.
+  if (issues.length > 0) throw new ConfigError(issues.map((issue) => ({ ...issue, message: sources.maskEnv(issue.path, issue.message) })));
   return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits, python };
 }
 

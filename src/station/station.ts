@@ -2,6 +2,7 @@ import type { AuxiliaryClass, AuxiliaryHandle, StationView } from '../core/auxil
 import type { StationConfig } from '../config/load.js';
 import type { Connector, ConnectorClass } from '../core/connector.js';
 import { KisoError, describeError } from '../core/errors.js';
+import { ConfigError } from '../config/issues.js';
 import { builtinProxyType, resolveType, type HostedProxyClass } from '../core/registry.js';
 import { hostingOf, hostSpecOf } from './hosting.js';
 import type { LogLevel, Logger } from '../core/logging.js';
@@ -32,7 +33,7 @@ export class StationRuntime implements StationView {
     for (const entry of config.connectors.values()) {
       if (hostedConnectors.has(entry.name)) continue;
       const cls = (await entry.resolved.load()) as ConnectorClass;
-      connectors.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ connector: entry.name }), baseDir: config.baseDir }));
+      connectors.set(entry.name, atConfig(config, 'connectors', entry.name, entry.config, () => new cls(entry.config, { name: entry.name, log: log.child({ connector: entry.name }), baseDir: config.baseDir })));
     }
     const auxiliaries = new Map<string, AuxiliaryHandle>();
     for (const entry of config.auxiliaries.values()) {
@@ -49,7 +50,7 @@ export class StationRuntime implements StationView {
       const cls = (await entry.resolved.load()) as AuxiliaryClass;
       const roles: Record<string, Connector<any>> = {};
       for (const [role, connectorName] of Object.entries(entry.connectors)) roles[role] = connectors.get(connectorName)!;
-      auxiliaries.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ auxiliary: entry.name }), connectors: roles, baseDir: config.baseDir }));
+      auxiliaries.set(entry.name, atConfig(config, 'auxiliaries', entry.name, entry.config, () => new cls(entry.config, { name: entry.name, log: log.child({ auxiliary: entry.name }), connectors: roles, baseDir: config.baseDir })));
     }
     const runtime = new StationRuntime(config, connectors, auxiliaries, log);
     for (const aux of auxiliaries.values()) aux.bindStation?.(runtime);
@@ -163,6 +164,24 @@ export class StationRuntime implements StationView {
     for (const connector of this.connectors.values()) {
       await connector.close().catch((error: unknown) => this.log.warn({ connector: connector.name, err: error }, 'connector failed to close'));
     }
+  }
+}
+
+/**
+ * Builds one connector or auxiliary; a config problem its constructor finds
+ * (a DBC file that does not exist) becomes a config error at the YAML
+ * position of the key it is about (the key whose value the message names),
+ * else of the entry's config.
+ */
+function atConfig<T>(config: StationConfig, section: 'connectors' | 'auxiliaries', name: string, values: Record<string, unknown>, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    // By its code: a user type may throw the KisoError of another copy of kiso (its own 'kiso' import).
+    if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'KISO_CONFIG_INVALID' || error instanceof ConfigError) throw error;
+    const key = Object.entries(values).find(([, value]) => typeof value === 'string' && value.length >= 3 && error.message.includes(value))?.[0];
+    const at = key ? [section, name, 'config', key] : [section, name, 'config'];
+    throw new ConfigError([{ position: config.sources.locate(at), path: at, message: error.message }]);
   }
 }
 
