@@ -60,7 +60,7 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const writtenAt = (at: KeyPath): string | undefined => sources.envWritten(at);
   if (loaded.data === undefined && issues.length > 0) throw new ConfigError(issues);
   if (loaded.data === null || loaded.data === undefined) {
-    const what = loaded.empty === 'no-values' ? 'the file has no values (only comments, `---` or `~`)' : 'the file is empty';
+    const what = loaded.empty === 'no-values' ? 'the file is empty (it has only comments, `---` or `~`)' : 'the file is empty';
     report([], `${what}: a station file is a mapping with the keys auxiliaries, connectors and test_suite_list`);
     throw new ConfigError(issues);
   }

@@ -115,7 +115,7 @@ connectors:
 });
 
 describe('an empty station file', () => {
-  for (const [what, text, words] of [['empty', '', /the file is empty/], ['comment-only', '# a station\n# to be written\n', /the file has no values \(only comments/], ['only ---', '---\n', /the file has no values/]] as const) {
+  for (const [what, text, words] of [['empty', '', /the file is empty/], ['comment-only', '# a station\n# to be written\n', /the file is empty \(it has only comments/], ['only ---', '---\n', /the file is empty \(it has only comments, `---` or `~`\)/]] as const) {
     it(`${what}: an error at file:1:1 that says so`, async () => {
       const { error } = await configError(text);
       assert.match(error.message, new RegExp(`station\\.yaml:1:1: ${words.source}`));
