@@ -15,12 +15,15 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> 
   virtual_can: () => import('./virtual-can.js'),
   can_dbc: () => import('./can-dbc.js'),
   can_logs: () => import('./can-logs.js'),
+  soak: () => import('./soak.js'),
 };
+/** Long runs, only when named: `npm run bench -- soak`. */
+const ON_REQUEST = new Set(['soak']);
 
 const wanted = process.argv.slice(2);
 let failed = false;
 for (const [name, load] of Object.entries(BENCHES)) {
-  if (wanted.length && !wanted.includes(name)) continue;
+  if (wanted.length ? !wanted.includes(name) : ON_REQUEST.has(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
   const started = performance.now();
   try {

@@ -12,6 +12,7 @@ import inspect
 import io
 import logging
 import os
+import signal
 import sys
 import traceback
 import unittest
@@ -245,6 +246,9 @@ def outcome_of(action):
 
 
 def main():
+    # A closed terminal hangs up the whole process group: kiso decides how the run stops.
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     logging.basicConfig(handlers=[KisoLogHandler()], level=int(os.environ.get("KISO_PYTHON_LOG_LEVEL", "20")), force=True)
     sys.stdout = KisoStream("stdout")
     sys.stderr = KisoStream("stderr")

@@ -1,6 +1,6 @@
 import { bindProxyEndpoints, type ProxyHub, type ProxySink } from './proxy.js';
 import type { StationView } from '../core/auxiliary.js';
-import type { KisoError } from '../core/errors.js';
+import { KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { Message } from '../core/message.js';
 import { FrameBatcher } from '../processing/frame-batcher.js';
@@ -32,9 +32,17 @@ export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
   constructor(spec: HostSpec, log: Logger) {
     super(spec, log);
     this.outgoing = new FrameBatcher<string>((sender, batch, messages) => {
-      const seq = this.nextSeq++;
       // Settlers were queued in send order, so this batch's are the first ones.
-      this.pendingBatches.set(seq, { settle: this.settlers.splice(0, messages.length) });
+      const settle = this.settlers.splice(0, messages.length);
+      // A batch that leaves after the host died (its crash came between the send and this flush) has no one to ack it.
+      const dead = this.fault ?? this.host.crashError;
+      if (dead || this.host.state !== 'ready') {
+        const error = dead ?? new KisoError('KISO_AUX_NOT_RUNNING', `auxiliary "${this.name}" has no running process (it is ${this.host.state}): cannot send`);
+        for (const { reject } of settle) reject(error);
+        return;
+      }
+      const seq = this.nextSeq++;
+      this.pendingBatches.set(seq, { settle });
       this.host.send({ type: 'frames', seq, sender, batch });
     });
   }
@@ -77,10 +85,26 @@ export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
     });
   }
 
+  override async deleteInstance(): Promise<void> {
+    try {
+      await super.deleteInstance();
+    } finally {
+      // The host is gone: a send it did not acknowledge before it stopped never will be.
+      const error = new KisoError('KISO_AUX_NOT_RUNNING', `auxiliary "${this.name}" stopped before the frame was sent`);
+      for (const batch of this.pendingBatches.values()) for (const { reject } of batch.settle) reject(error);
+      this.pendingBatches.clear();
+      this.outgoing.discard();
+      for (const { reject } of this.settlers.splice(0)) reject(error);
+    }
+  }
+
   protected override onCrash(error: KisoError): void {
     super.onCrash(error);
+    // Every send waiting on the dead host rejects now: those sent to it, and those still in the batcher.
     for (const batch of this.pendingBatches.values()) for (const { reject } of batch.settle) reject(error);
     this.pendingBatches.clear();
+    this.outgoing.discard();
+    for (const { reject } of this.settlers.splice(0)) reject(error);
     for (const sink of this.sinks) sink.hubFailed?.(error);
   }
 }

@@ -12,6 +12,9 @@ import type { RunFlags } from './run-command.js';
 
 export { EXIT } from './usage.js';
 
+/** The real process.exit, taken before any suite runs: a run replaces process.exit with its guard (runner/exit-guard.ts). */
+const exitProcess = process.exit.bind(process) as (code?: number) => never;
+
 /**
  * The `kiso` command. This file declares the commands and their options;
  * each command's work is in a module of its own, imported only when that
@@ -228,10 +231,10 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   main(process.argv).then(
     // A pipe takes 64 KiB at once: let stdout drain (kiso schema | ...) before exiting.
-    (code) => process.stdout.write('', () => process.exit(code)),
+    (code) => process.stdout.write('', () => exitProcess(code)),
     (error: unknown) => {
       process.stderr.write(`kiso: ${describeError(error)}\n`);
-      process.exit(EXIT.failed);
+      exitProcess(EXIT.failed);
     },
   );
 }

@@ -8,6 +8,7 @@ import { JunitReporter } from '../results/reporters/junit.js';
 import type { Reporter, ReporterFailure } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors } from '../runner/run.js';
 import { runStation } from '../runner/run-station.js';
+import { installExitGuard } from '../runner/exit-guard.js';
 import type { Slot } from '../slots/duts.js';
 import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
 import { loadAll } from './load-stations.js';
@@ -134,19 +135,24 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     logger.error({ err: error }, `uncaught exception (from a suite or auxiliary): ${describeError(error)}`);
     strayErrors.push(error);
   });
+  // Only kiso ends the run: a process.exit() from a suite errors the running case instead.
+  // The guard stays until kiso exits (main.ts keeps the real exit): a timer a suite left behind cannot turn the exit code into 0.
+  const exitGuard = installExitGuard(strayErrors);
   const interrupt = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
     if (interrupts > 1) {
       process.stderr.write(`kiso: ${signal} again: exiting now\n`);
-      process.exit(EXIT.failed);
+      exitGuard.exit(EXIT.failed);
     }
     process.stderr.write(`\nkiso: ${signal}: stopping after the running step; reports will still be written (press again to exit at once)\n`);
     interrupt.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal or SSH session closed: the same orderly stop, so the reports are still written.
+  process.on('SIGHUP', onSignal);
 
   // A report that could not be written fails the run: nobody may read a green exit as "reports are there".
   const reportFailures = new Map<string, string>();

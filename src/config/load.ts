@@ -55,11 +55,13 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const { sources } = loaded;
   const issues: ConfigIssue[] = [...loaded.issues];
   const report = (at: KeyPath, message: string, atKey = false): void => {
-    issues.push({ position: sources.locate(at, atKey), path: at, message });
+    issues.push({ position: sources.locate(at, atKey), path: at, message: sources.maskEnv(at, message) });
   };
+  const writtenAt = (at: KeyPath): string | undefined => sources.envWritten(at);
   if (loaded.data === undefined && issues.length > 0) throw new ConfigError(issues);
   if (loaded.data === null || loaded.data === undefined) {
-    report([], 'the file is empty: a station file is a mapping with the keys auxiliaries, connectors and test_suite_list');
+    const what = loaded.empty === 'no-values' ? 'the file is empty (it has only comments, `---` or `~`)' : 'the file is empty';
+    report([], `${what}: a station file is a mapping with the keys auxiliaries, connectors and test_suite_list`);
     throw new ConfigError(issues);
   }
   if (typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
@@ -74,7 +76,7 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const brokenPaths = loaded.issues.map((issue) => issue.path);
   const underBroken = (at: KeyPath): boolean => brokenPaths.some((broken) => broken.length <= at.length && broken.every((part, i) => at[i] === part));
   stationSchema ??= readSchema('kiso.schema.json');
-  for (const problem of validateWith(stationSchema, data, [], resolvePath)) {
+  for (const problem of validateWith(stationSchema, data, [], resolvePath, writtenAt)) {
     if (!underBroken(problem.path)) report(problem.path, problem.message, problem.atKey);
   }
 
@@ -93,7 +95,7 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     }
     const { own: config, base } = kind === 'auxiliary' ? takeBaseAuxiliaryKeys(raw.config ?? {}, [section, name, 'config'], report) : { own: raw.config ?? {}, base: {} };
     if (resolved.configSchema) {
-      for (const problem of validateWith(resolved.configSchema, config, [section, name, 'config'], resolvePath)) {
+      for (const problem of validateWith(resolved.configSchema, config, [section, name, 'config'], resolvePath, writtenAt)) {
         if (!underBroken(problem.path)) report(problem.path, `${problem.message} [${resolved.name} config]`, problem.atKey);
       }
     }
@@ -142,7 +144,8 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     path: (data.python?.path ?? []).map((folder, index) => resolvePath(['python', 'path', index], folder)),
   };
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  // Issues found by other checks (a limits file path) may hold a value from ENV{} too: never its content.
+  if (issues.length > 0) throw new ConfigError(issues.map((issue) => ({ ...issue, message: sources.maskEnv(issue.path, issue.message) })));
   return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits, python };
 }
 

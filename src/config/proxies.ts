@@ -20,6 +20,7 @@ export function checkProxies(connectors: Map<string, ConnectorEntry>, auxiliarie
     if (!isProxyAux(proxy)) continue;
     const list = Array.isArray(proxy.config.aux_list) ? (proxy.config.aux_list as string[]) : [];
     list.forEach((name, index) => {
+      if (typeof name !== 'string') return; // the schema says it must be a name
       const at = ['auxiliaries', proxy.name, 'config', 'aux_list', index];
       const aux = auxiliaries.get(name);
       if (!aux) {

@@ -59,11 +59,11 @@ export interface SchemaProblem {
  * returns the problems in technician's words. Fills in defaults and resolves
  * `kisoPath` values through `resolvePath`.
  */
-export function validateWith(schema: object, data: unknown, basePath: KeyPath, resolvePath?: (path: KeyPath, value: string) => string): SchemaProblem[] {
+export function validateWith(schema: object, data: unknown, basePath: KeyPath, resolvePath?: (path: KeyPath, value: string) => string, writtenAt?: (path: KeyPath) => string | undefined): SchemaProblem[] {
   const validate = compile(schema);
   const context: ValidationContext = { resolvePath: resolvePath && ((instancePath, value) => resolvePath([...basePath, ...splitPointer(instancePath)], value)) };
   validate.call(context, data);
-  return translateErrors(validate.errors ?? [], basePath);
+  return translateErrors(validate.errors ?? [], basePath, writtenAt);
 }
 
 function splitPointer(instancePath: string): Array<string | number> {
@@ -75,7 +75,16 @@ function splitPointer(instancePath: string): Array<string | number> {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
+/** A value shown as the YAML wrote it (`ENV{TOKEN}`). */
+class WrittenAs {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
 function describeValue(value: unknown): string {
+  if (value instanceof WrittenAs) return value.text;
   if (value === null || value === undefined) return 'nothing';
   if (typeof value === 'string') return `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`;
   if (Array.isArray(value)) return 'a list';
@@ -105,12 +114,14 @@ function typeWords(type: string | string[]): string {
   return types.map((t) => TYPE_WORDS[t] ?? t).join(' or ');
 }
 
-function translateErrors(errors: ErrorObject[], basePath: KeyPath): SchemaProblem[] {
+function translateErrors(errors: ErrorObject[], basePath: KeyPath, writtenAt?: (path: KeyPath) => string | undefined): SchemaProblem[] {
   const problems: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
     const at = [...basePath, ...splitPointer(error.instancePath)];
-    const problem = translate(error, at);
+    // A value from ENV{...} is shown as the YAML wrote it, never as its content.
+    const written = writtenAt?.(at);
+    const problem = translate(written === undefined ? error : { ...error, data: new WrittenAs(written) }, at);
     if (!problem) continue;
     // A schema may say why a rule holds ("x-reason"): it goes with the message.
     const reason = (error.parentSchema as Record<string, unknown> | undefined)?.['x-reason'];

@@ -23,6 +23,8 @@ export interface LoadedYaml {
   issues: ConfigIssue[];
   /** Every file read, the main one first. */
   files: string[];
+  /** The main file has no value: it is empty, or has only comments (or `---`, `~`). */
+  empty?: 'empty' | 'no-values';
 }
 
 const ENV_PATTERN = /ENV\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}/g;
@@ -42,6 +44,8 @@ class YamlLoader {
   readonly sources = new SourceMap();
   readonly issues: ConfigIssue[] = [];
   readonly files: string[] = [];
+  /** The main file has no value at all: nothing in it, or only comments (or `---`, `~`). */
+  empty?: 'empty' | 'no-values';
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -73,7 +77,15 @@ class YamlLoader {
       this.issues.push({ position: positionOf(offset), path: at, message: `${describeYamlError(first.code, first.message, text, first.pos[0])}${envHint}${tail}` });
       return undefined;
     }
-    if (!document.contents) return null;
+    for (const warning of document.warnings) {
+      if (warning.code === 'TAG_RESOLVE_FAILED') this.issues.push({ position: positionOf(warning.pos[0]), path: at, message: describeUnknownTag(warning.message) });
+    }
+    if (!document.contents || (isScalar(document.contents) && document.contents.value === null)) {
+      // Nothing to point at inside: the error points at the file's start and says why it is empty.
+      this.sources.set(at, { value: { file, line: 1, col: 1 } });
+      if (at.length === 0) this.empty = text.trim() === '' ? 'empty' : 'no-values';
+      return null;
+    }
     const walker = new DocumentWalker(this, document, file, positionOf, includeChain);
     return walker.walk(document.contents, at);
   }
@@ -86,11 +98,16 @@ class YamlLoader {
     }
     if (!value.includes('ENV{')) return value;
     const whole = WHOLE_ENV.exec(value);
+    let substituted: unknown;
     if (whole) {
       const resolved = this.lookupEnv(whole[1]!, whole[2], at, position);
-      return resolved === undefined ? undefined : typedScalar(resolved);
+      substituted = resolved === undefined ? undefined : typedScalar(resolved);
+    } else {
+      substituted = value.replace(ENV_PATTERN, (_match, name: string, fallback: string | undefined) => this.lookupEnv(name, fallback, at, position) ?? '');
     }
-    return value.replace(ENV_PATTERN, (_match, name: string, fallback: string | undefined) => this.lookupEnv(name, fallback, at, position) ?? '');
+    // An error about this value shows how it was written, never what the environment put there (a token, a password).
+    this.sources.setEnvOrigin(at, whole ? value : JSON.stringify(value), substituted);
+    return substituted;
   }
 
   /** `${dut.port}` → the slot's value; a whole-value substitution keeps its type. `duts:` itself is left alone. */
@@ -137,11 +154,22 @@ class DocumentWalker {
     this.loader.sources.set(at, { value: position, key: keyPosition });
     if (isAlias(node)) {
       const target = node.resolve(this.document);
-      return target ? this.walk(target as Node, at, keyPosition) : undefined;
+      if (!target) {
+        // yaml turns it into nothing, which would become a default or "missing key" on a key that is there.
+        this.loader.issues.push({ position, path: at, message: `*${node.source} refers to no anchor: no &${node.source} is defined above it (an alias names an anchor written earlier in the same file)` });
+        return undefined;
+      }
+      return this.walk(target as Node, at, keyPosition);
     }
     if (isScalar(node)) {
       if (node.tag === INCLUDE_TAG.tag) return this.include(String(node.value), at, position);
-      return typeof node.value === 'string' ? this.loader.substituteEnv(node.value, at, position) : node.value;
+      const value = typeof node.value === 'string' ? this.loader.substituteEnv(node.value, at, position) : node.value;
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        const written = typeof node.value === 'string' ? node.value : (node.source ?? String(value));
+        this.loader.issues.push({ position, path: at, message: Number.isNaN(value) ? `${written} is "not a number" (NaN): write a number` : `${written} is ${value > 0 ? '' : 'minus '}infinity${/^[-+]?\./.test(written) ? '' : ' (too large for a number)'}: write a finite number` });
+        return undefined;
+      }
+      return value;
     }
     if (isMap(node)) {
       const result: Record<string, unknown> = {};
@@ -183,6 +211,14 @@ class DocumentWalker {
     }
     return this.loader.loadFile(target, at, [...this.includeChain, target], position);
   }
+}
+
+/** `Unresolved tag: tag:yaml.org,2002:python/tuple` → what kiso says about `!!python/tuple`. */
+function describeUnknownTag(warning: string): string {
+  const full = /Unresolved tag: (\S+)/.exec(warning)?.[1] ?? '';
+  const tag = full.startsWith('tag:yaml.org,2002:') ? `!!${full.slice('tag:yaml.org,2002:'.length)}` : full;
+  if (/^!!python\//.test(tag)) return `${tag} is a PyYAML tag that builds a Python object: kiso reads plain YAML, write the value itself (a list, a mapping, text, a number)`;
+  return `unknown tag ${tag}: kiso knows !include and YAML's own tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)`;
 }
 
 /** `5000` → 5000, `true` → true, `0x300` → 768; anything that is not a plain scalar stays a string. */
@@ -228,5 +264,5 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, dut
   const loader = new YamlLoader(env, dut);
   const absolute = path.resolve(file);
   const data = loader.loadFile(absolute, [], [absolute]);
-  return { data, sources: loader.sources, issues: loader.issues, files: loader.files };
+  return { data, sources: loader.sources, issues: loader.issues, files: loader.files, empty: loader.empty };
 }

@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +23,8 @@ export interface VirtualCanConnectorConfig extends CanConnectorConfig {
    * the system's default multicast interface for IPv6 groups.
    */
   multicast_interface?: string;
+  /** Asked-for SO_RCVBUF in bytes (default RECEIVE_BUFFER_BYTES); the kernel caps it at net.core.rmem_max. */
+  receive_buffer_bytes?: number;
 }
 
 /** python-can's UdpMulticastBus.DEFAULT_GROUP_IPv4, pykiso CCVirtualCan's default channel. */
@@ -41,6 +44,49 @@ export const DEFAULT_INTERFACE_IPV4 = '127.0.0.1';
  * by the kernel, as on python-can's own socket.
  */
 export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** How often the kernel's drop counter of the receiving socket is read. */
+export const DROP_CHECK_MS = 1_000;
+
+/** The file descriptor of a dgram socket (Node keeps it in its internal state; Linux only needs it). */
+function socketFd(socket: Socket): number | undefined {
+  const state = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
+  const fd = state ? (socket as unknown as Record<symbol, { handle?: { fd?: number } }>)[state]?.handle?.fd : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * The kernel's count of datagrams it dropped on one socket (a full receive
+ * buffer): the `drops` column of /proc/net/udp (or udp6) for the socket's
+ * inode. Linux has it; elsewhere undefined. (SO_RXQ_OVFL carries the same
+ * count per datagram, but Node's dgram cannot read ancillary data.)
+ */
+export function kernelDrops(socket: Socket): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const fd = socketFd(socket);
+  if (fd === undefined) return undefined;
+  let inode: string | undefined;
+  try {
+    inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+  } catch {
+    return undefined;
+  }
+  if (!inode) return undefined;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+      if (fields[9] === inode) return Number(fields[12]);
+    }
+  }
+  return undefined;
+}
 
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -195,6 +241,34 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
   private tx: Socket | undefined;
   private ownPort = -1;
   private localAddresses = new Set<string>();
+  private dropTimer: NodeJS.Timeout | undefined;
+  private dropsAtOpen: number | undefined;
+  private dropsReported = 0;
+
+  /**
+   * Datagrams the kernel dropped on this connector's receiving socket since
+   * it opened (its receive buffer was full: the bus outran the reader);
+   * undefined where the platform does not say.
+   */
+  get kernelDropped(): number | undefined {
+    const now = this.rx ? kernelDrops(this.rx) : undefined;
+    if (now === undefined || this.dropsAtOpen === undefined) return this.rx ? undefined : this.dropsReported;
+    return now - this.dropsAtOpen;
+  }
+
+  /** Reads the kernel's drop counter and warns with the count when it grew since the last look. */
+  checkKernelDrops(): number | undefined {
+    const dropped = this.kernelDropped;
+    if (dropped === undefined || dropped <= this.dropsReported) return dropped;
+    const fresh = dropped - this.dropsReported;
+    this.dropsReported = dropped;
+    const buffer = this.rx?.getRecvBufferSize();
+    this.log.warn(
+      { connector: this.name, kernelDropped: fresh, kernelDroppedTotal: dropped, receiveBuffer: buffer },
+      `virtual CAN connector "${this.name}": the kernel dropped ${fresh} frame(s) on ${this.where} (${dropped} since it opened): its receive buffer (${buffer} bytes) was full, the bus outran this process; raise receive_buffer_bytes (net.core.rmem_max caps it)`,
+    );
+    return dropped;
+  }
 
   get group(): string {
     return this.config.channel ?? DEFAULT_GROUP_IPV4;
@@ -233,7 +307,7 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
       step = `join the group${onInterface}`;
       rx.addMembership(group, iface);
       try {
-        rx.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+        rx.setRecvBufferSize(this.config.receive_buffer_bytes ?? RECEIVE_BUFFER_BYTES);
       } catch {
         // A smaller buffer still works; bursts may be dropped sooner.
       }
@@ -270,10 +344,25 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
     tx.on('error', (error) => this.onSocketError(error));
     this.rx = rx;
     this.tx = tx;
+    this.dropsAtOpen = kernelDrops(rx);
+    this.dropsReported = 0;
+    if (this.dropsAtOpen !== undefined) {
+      this.dropTimer = setInterval(() => this.checkKernelDrops(), DROP_CHECK_MS);
+      this.dropTimer.unref();
+    }
+    const asked = this.config.receive_buffer_bytes ?? RECEIVE_BUFFER_BYTES;
+    // Linux reports twice what it grants (the bookkeeping overhead); less than asked means net.core.rmem_max capped it.
+    if (rx.getRecvBufferSize() < asked) {
+      this.log.info({ connector: this.name, asked, granted: rx.getRecvBufferSize() }, `virtual CAN connector "${this.name}": receive buffer ${rx.getRecvBufferSize()} bytes of ${asked} asked (the kernel's net.core.rmem_max caps it); a burst beyond it is dropped and counted`);
+    }
     this.log.debug({ connector: this.name, group, port: this.port, interface: iface ?? 'default', receiveBuffer: rx.getRecvBufferSize(), sendPort: this.ownPort }, 'virtual CAN bus joined');
   }
 
   protected override async doClose(): Promise<void> {
+    clearInterval(this.dropTimer);
+    this.dropTimer = undefined;
+    // The last look, so a drop just before the end is reported too.
+    this.checkKernelDrops();
     const { rx, tx } = this;
     this.rx = undefined;
     this.tx = undefined;
@@ -316,6 +405,8 @@ export class VirtualCanConnector extends CanConnector<VirtualCanConnectorConfig>
 
   /** An error outside any call leaves the bus unusable: release it and say so. */
   private onSocketError(error: Error): void {
+    clearInterval(this.dropTimer);
+    this.dropTimer = undefined;
     const { rx, tx } = this;
     this.rx = undefined;
     this.tx = undefined;

@@ -10,12 +10,52 @@ const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INF
 // `caller` (file:line, added to suite log lines for the run record) would only clutter the console.
 const HIDDEN_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name', 'v', 'caller']);
 
-/** Keys that must never reach a log: pino replaces their values. */
-export const REDACTED_PATHS = [
-  '*.password', '*.api_key', '*.apiKey', '*.token', '*.secret', '*.key',
-  'password', 'api_key', 'apiKey', 'token', 'secret',
-  'config.password', 'config.api_key', 'config.token', 'config.secret',
-];
+/** What replaces a secret's value in every log line. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Whether a key names a secret, whatever its spelling: case, `-` and `_`
+ * do not count (`API_KEY`, `api-key`, `apiKey`, `apikey`), and so is any key
+ * that contains password, passwd, passphrase, secret, credential,
+ * authorization or cookie, or ends in token or in a kind of key (`key`,
+ * `api_key`, `private_key`, `access_key`, ...).
+ */
+const SECRET_KEY = /^(?:key|pwd|auth|.*(?:password|passwd|passphrase|secret|credential|authori[sz]ation|cookie|token|apikey|privatekey|accesskey|secretkey|sessionkey|authkey|signingkey|encryptionkey))$|(?:password|passwd|secret|credential|authori[sz]ation)/;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key.toLowerCase().replace(/[-_\s]/g, ''));
+}
+
+/** A copy of `value` with the value of every secret-named key replaced, at any depth, in objects and arrays. */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = isSecretKey(key) ? REDACTED : redactSecrets(item, depth + 1);
+  return copy;
+}
+
+/** A cheap first look: a line with no key that could name a secret is written as it is. */
+const MAYBE_SECRET = /"[^"]*(?:key|pwd|auth|pass|secret|credential|cookie|token)[^"]*"\s*:/i;
+
+/** One serialized log line with its secrets redacted (what every kiso logger writes, to every stream). */
+export function redactLine(line: string): string {
+  if (!MAYBE_SECRET.test(line)) return line;
+  const newline = line.endsWith('\n') ? '\n' : '';
+  try {
+    return `${JSON.stringify(redactSecrets(JSON.parse(line)))}${newline}`;
+  } catch {
+    return line;
+  }
+}
+
+/**
+ * The pino options every kiso logger (main process, host processes, slot
+ * workers) takes: secrets are redacted from the serialized line, so the
+ * console, the NDJSON file, JUnit's system-out and the run record all get
+ * the same redacted line, whatever the depth or spelling of the key.
+ */
+export const REDACTION = { hooks: { streamWrite: redactLine } } as const;
 
 /** Turns one pino NDJSON line into the human line the console shows. */
 export function formatLogLine(line: string): string {
@@ -75,7 +115,7 @@ export function createLogger(options: LoggerOptions): KisoLogger {
   }
   if (options.capture) streams.push({ level: 'trace', stream: new LineSink(options.capture) });
   const logger = pino(
-    { level: options.level, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    { level: options.level, base: undefined, ...REDACTION },
     streams.length > 0 ? pino.multistream(streams) : pino.destination({ dest: '/dev/null', sync: true }),
   );
   return {

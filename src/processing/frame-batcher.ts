@@ -31,6 +31,11 @@ export class FrameBatcher<Key> {
     }
   }
 
+  /** Drops what is waiting (its receiver is gone). */
+  discard(): void {
+    this.messages = [];
+  }
+
   flush(): void {
     if (this.messages.length === 0) return;
     const messages = this.messages;

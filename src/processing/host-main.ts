@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { Auxiliary, AuxiliaryClass } from '../core/auxiliary.js';
 import type { Connector, ConnectorClass } from '../core/connector.js';
 import { KisoError } from '../core/errors.js';
-import { REDACTED_PATHS } from '../core/logging.js';
+import { REDACTION } from '../core/logging.js';
 import type { Message } from '../core/message.js';
 import { resolveType } from '../core/registry.js';
 import type { ProxyAuxiliary } from '../auxiliaries/proxy.js';
@@ -52,7 +52,7 @@ function sendState(): void {
 }
 
 async function build(spec: HostSpec): Promise<void> {
-  const log = pino({ level: spec.logLevel, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, ipcLogStream);
+  const log = pino({ level: spec.logLevel, base: undefined, ...REDACTION }, ipcLogStream);
   const byName = new Map<string, Connector<any>>();
   for (const entry of spec.connectors) {
     const cls = (await (await resolveType(entry.type, 'connector', spec.baseDir)).load()) as ConnectorClass;
@@ -150,4 +150,5 @@ process.on('message', (message: HostRequest) => {
 // The main process owns the run: Ctrl-C reaches the whole process group, but only
 // the main process decides how to stop. Losing it (even to kill -9) ends this host.
 process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {}); // a closed terminal hangs up the whole group: the main process stops this host
 process.on('disconnect', () => process.exit(0));

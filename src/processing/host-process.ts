@@ -90,6 +90,8 @@ export class HostProcess {
     trackChild(child);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('exit', (code, signal) => this.onExit(code, signal));
+    // A failed write or kill; the exit that follows is what counts.
+    child.on('error', (error) => this.log.debug({ auxiliary: this.auxName, err: error }, `process of auxiliary ${this.auxName}: ${error.message}`));
     child.on('message', (event: HostEvent) => this.onMessage(event));
     await new Promise<void>((resolve, reject) => {
       const onEvent = (event: HostEvent): void => {
@@ -124,9 +126,16 @@ export class HostProcess {
     });
   }
 
-  /** Sends to the host; after it died there is no one to tell (its crash already failed what waited on it). */
+  /**
+   * Sends to the host; after it died there is no one to tell (its crash fails
+   * what waits on it). A write to a host that is dead but not yet reaped
+   * fails with EPIPE: that is the crash, reported by the exit, not an error
+   * of its own (an unhandled one would be charged to the running case).
+   */
   send(request: HostRequest): void {
-    if (this.child?.connected) this.child.send(request);
+    if (this.child?.connected) this.child.send(request, (error) => {
+      if (error) this.log.debug({ auxiliary: this.auxName, err: error }, `could not write to the process of auxiliary ${this.auxName}: ${error.message}`);
+    });
   }
 
   /** Asks the host to stop; escalates to SIGTERM, then SIGKILL. */
@@ -134,11 +143,7 @@ export class HostProcess {
     const child = this.child;
     if (!child || this.currentState === 'stopped' || this.currentState === 'crashed' || this.currentState === 'idle') return;
     this.currentState = 'stopping';
-    try {
-      child.send({ type: 'shutdown' } satisfies HostRequest);
-    } catch {
-      // already gone
-    }
+    this.send({ type: 'shutdown' });
     if (await this.waitExit(STOP_GRACE_MS)) return;
     this.log.warn({ auxiliary: this.auxName, pid: child.pid }, `process of auxiliary ${this.auxName} did not stop in ${STOP_GRACE_MS} ms: SIGTERM`);
     child.kill('SIGTERM');

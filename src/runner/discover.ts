@@ -5,6 +5,7 @@ import { KisoError, describeError } from '../core/errors.js';
 import { checkDeclarations } from '../results/measurements.js';
 import { isDefinedSuite, type DefinedSuite } from './suite-api.js';
 import { importFile } from '../core/user-module.js';
+import { describeSuiteLoadError } from './load-error.js';
 
 /** `test_*.ts` → a RegExp over file names (`*`, `?`, `[abc]`, `{a,b}`). */
 export function globToRegExp(glob: string): RegExp {
@@ -57,7 +58,11 @@ export async function loadSuiteFile(file: string): Promise<DefinedSuite> {
   try {
     exports = await importFile(file);
   } catch (error) {
-    throw new KisoError('KISO_SUITE_LOAD', `cannot load suite file ${file}: ${describeError(error)}`, { cause: error });
+    // Once, at the suite's own place; the stack keeps the suite's frames, not kiso's loader.
+    const problem = describeSuiteLoadError(file, error);
+    const loadError = new KisoError('KISO_SUITE_LOAD', `cannot load suite file ${problem.where}: ${problem.what}`, { cause: error });
+    loadError.stack = `KisoError: ${loadError.message}\n${problem.stack.split('\n').slice(1).join('\n')}`.trimEnd();
+    throw loadError;
   }
   // A .ts file outside a "type": "module" package loads as CommonJS, where the
   // default export arrives wrapped once more: accept both shapes.

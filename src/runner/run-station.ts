@@ -55,7 +55,8 @@ export async function prepareRun(config: StationConfig, options: StationRunOptio
       try {
         suites.push({ file, suiteId: entry.suiteId, definition: await loadSuiteFile(file) });
       } catch (error) {
-        options.log.error({ err: error, file }, `suite ${file} did not load`);
+        // The case line says what and where, once; the whole error (with its cause) is for the debug log.
+        options.log.debug({ err: error, file }, `suite ${file} did not load`);
         suites.push({ file, suiteId: entry.suiteId, loadError: error as Error });
       }
     }

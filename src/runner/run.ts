@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { selectedByTags } from './tags.js';
 import type { AuxiliaryHandle } from '../core/auxiliary.js';
-import { KisoError, describeError } from '../core/errors.js';
+import { KisoError, describeError, isKisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { ReporterMux } from '../results/reporters/reporter.js';
 import { CaseEvidence } from '../results/case-evidence.js';
@@ -132,9 +132,30 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Runs one step with its timeout. A synchronous step needs no timer; an async
  * one races a timer and the run's abort signal. On timeout the step's signal
  * aborts so waits inside it can stop; the step's promise is left to settle.
+ * A step that blocked the event loop cannot be aborted (no timer fires while
+ * it runs): one that ended past its timeout, whichever way, is a timeout too.
  */
 async function runStep<C>(fn: ((ctx: C) => unknown) | undefined, ctx: C, timeoutMs: number, controller: AbortController, label: string, runSignal?: AbortSignal): Promise<void> {
   if (!fn) return;
+  const started = performance.now();
+  try {
+    await raceStep(fn, ctx, timeoutMs, controller, label, runSignal);
+  } catch (error) {
+    if (isKisoError(error, 'KISO_TIMEOUT') || isKisoError(error, 'KISO_ABORTED')) throw error;
+    throw overrun(label, started, timeoutMs, error) ?? error;
+  }
+  const late = overrun(label, started, timeoutMs);
+  if (late) throw late;
+}
+
+/** The timeout error of a step that ended after its timeout (a blocked event loop kept the timer from firing), else undefined. */
+function overrun(label: string, started: number, timeoutMs: number, cause?: unknown): KisoError | undefined {
+  const ranMs = Math.round(performance.now() - started);
+  if (ranMs <= timeoutMs) return undefined;
+  return new KisoError('KISO_TIMEOUT', `${label} ran ${ranMs} ms, past its timeout of ${timeoutMs} ms (it blocked the event loop, so it could not be stopped in time)`, cause === undefined ? undefined : { cause });
+}
+
+async function raceStep<C>(fn: (ctx: C) => unknown, ctx: C, timeoutMs: number, controller: AbortController, label: string, runSignal?: AbortSignal): Promise<void> {
   const result = fn(ctx);
   if (!isThenable(result)) return;
   let timer: NodeJS.Timeout | undefined;

@@ -8,16 +8,20 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { fromPortable } from '../config/portable.js';
 import { serializeError } from '../processing/protocol.js';
-import { formatLogLine, REDACTED_PATHS } from '../core/logging.js';
+import { formatLogLine, REDACTION } from '../core/logging.js';
 import type { Reporter } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
 import { prepareRun } from '../runner/run-station.js';
+import { installExitGuard } from '../runner/exit-guard.js';
 import type { SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
 import type { PromptAnswer, Prompter } from '../runner/prompts.js';
 import { reviveError } from '../processing/host-process.js';
 import { registerBuiltins } from '../builtins.js';
 
 registerBuiltins();
+
+/** The real process.exit: while the suites run, process.exit is the guard that errors the running case (runner/exit-guard.ts). */
+const exitProcess = process.exit.bind(process) as (code?: number) => never;
 
 function emit(event: SlotEvent): void {
   try {
@@ -77,7 +81,7 @@ function unitSuite(suites: readonly LoadedSuite[], unit: WorkUnit): LoadedSuite 
 async function run(job: SlotJob): Promise<void> {
   const capture = new OutputCapture();
   const log = pino(
-    { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    { level: job.logLevel, base: { slot: job.slot, serial: job.serial }, ...REDACTION },
     pino.multistream([
       { level: 'trace', stream: lineStream((line) => capture.pushJson(line, formatLogLine)) },
       { level: 'trace', stream: lineStream((line) => emit({ type: 'log', line })) },
@@ -86,6 +90,7 @@ async function run(job: SlotJob): Promise<void> {
   const strayErrors = new StrayErrors();
   process.on('unhandledRejection', (reason) => strayErrors.push(reason));
   process.on('uncaughtException', (error) => strayErrors.push(error));
+  installExitGuard(strayErrors);
   const config = await fromPortable(job.config);
   const prepared = await prepareRun(config, {
     log,
@@ -122,9 +127,9 @@ async function run(job: SlotJob): Promise<void> {
 /** Exits once the IPC channel has carried everything (a handle a suite leaked must not keep the worker alive). */
 function finish(code: number): void {
   try {
-    process.send?.({ type: 'done' } satisfies SlotEvent, () => process.exit(code));
+    process.send?.({ type: 'done' } satisfies SlotEvent, () => exitProcess(code));
   } catch {
-    process.exit(code);
+    exitProcess(code);
   }
 }
 
@@ -163,4 +168,5 @@ process.on('message', (request: SlotRequest) => {
 
 // The main process coordinates Ctrl-C for every slot; losing it ends this worker.
 process.on('SIGINT', () => {});
-process.on('disconnect', () => process.exit(0));
+process.on('SIGHUP', () => {});
+process.on('disconnect', () => exitProcess(0));

@@ -2,6 +2,7 @@ import type { AuxiliaryClass, AuxiliaryHandle, StationView } from '../core/auxil
 import type { StationConfig } from '../config/load.js';
 import type { Connector, ConnectorClass } from '../core/connector.js';
 import { KisoError, describeError } from '../core/errors.js';
+import { ConfigError } from '../config/issues.js';
 import { builtinProxyType, resolveType, type HostedProxyClass } from '../core/registry.js';
 import { hostingOf, hostSpecOf } from './hosting.js';
 import type { LogLevel, Logger } from '../core/logging.js';
@@ -32,7 +33,7 @@ export class StationRuntime implements StationView {
     for (const entry of config.connectors.values()) {
       if (hostedConnectors.has(entry.name)) continue;
       const cls = (await entry.resolved.load()) as ConnectorClass;
-      connectors.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ connector: entry.name }), baseDir: config.baseDir }));
+      connectors.set(entry.name, atConfig(config, 'connectors', entry.name, entry.config, () => new cls(entry.config, { name: entry.name, log: log.child({ connector: entry.name }), baseDir: config.baseDir })));
     }
     const auxiliaries = new Map<string, AuxiliaryHandle>();
     for (const entry of config.auxiliaries.values()) {
@@ -49,7 +50,7 @@ export class StationRuntime implements StationView {
       const cls = (await entry.resolved.load()) as AuxiliaryClass;
       const roles: Record<string, Connector<any>> = {};
       for (const [role, connectorName] of Object.entries(entry.connectors)) roles[role] = connectors.get(connectorName)!;
-      auxiliaries.set(entry.name, new cls(entry.config, { name: entry.name, log: log.child({ auxiliary: entry.name }), connectors: roles, baseDir: config.baseDir }));
+      auxiliaries.set(entry.name, atConfig(config, 'auxiliaries', entry.name, entry.config, () => new cls(entry.config, { name: entry.name, log: log.child({ auxiliary: entry.name }), connectors: roles, baseDir: config.baseDir })));
     }
     const runtime = new StationRuntime(config, connectors, auxiliaries, log);
     for (const aux of auxiliaries.values()) aux.bindStation?.(runtime);
@@ -75,27 +76,56 @@ export class StationRuntime implements StationView {
     return aux;
   }
 
-  /** Starts the named auxiliaries that are not running yet. */
+  /**
+   * The auxiliaries `name` depends on: the proxy that serves it (its
+   * aux_list names it), and what that proxy depends on.
+   */
+  dependenciesOf(name: string, seen = new Set<string>([name])): string[] {
+    const found: string[] = [];
+    for (const entry of this.config.auxiliaries.values()) {
+      if (!entry.resolved.proxy || seen.has(entry.name)) continue;
+      const list = Array.isArray(entry.config.aux_list) ? (entry.config.aux_list as unknown[]) : [];
+      if (!list.includes(name)) continue;
+      seen.add(entry.name);
+      found.push(...this.dependenciesOf(entry.name, seen), entry.name);
+    }
+    return found;
+  }
+
+  /**
+   * Starts the named auxiliaries that are not running yet, and restarts a
+   * faulted one. What an auxiliary depends on comes first: a proxy whose
+   * process died is restarted when a case names only the auxiliaries it
+   * serves, never left dead under them.
+   */
   async start(names: Iterable<string>): Promise<void> {
     for (const name of names) {
-      const aux = this.auxiliaries.get(name) ?? this.auxiliary(name);
-      if (aux.state === 'running' && !aux.fault) continue;
-      try {
-        if (aux.fault) {
-          // A connector died in an earlier case: try a fresh start, the device may be back.
-          this.log.warn({ auxiliary: name }, `restarting auxiliary ${name} after: ${aux.fault.message}`);
-          await aux.deleteInstance();
-        }
-        await aux.createInstance();
-        this.startFailures.delete(name);
-      } catch (error) {
-        const failure = new KisoError('KISO_CONNECTOR_OPEN', `auxiliary "${name}" could not start: ${describeError(error)}`, { cause: error });
-        this.startFailures.set(name, failure);
-        throw failure;
+      for (const dependency of this.dependenciesOf(name)) {
+        // Restarted in place: it stays stopped after the auxiliaries it serves, as when their connectors started it.
+        if (this.auxiliaries.get(dependency)?.fault) await this.startOne(dependency, false);
       }
-      if (!this.started.includes(name)) this.started.push(name);
-      this.log.info({ auxiliary: name }, `auxiliary ${name} started`);
+      await this.startOne(name, true);
     }
+  }
+
+  private async startOne(name: string, track: boolean): Promise<void> {
+    const aux = this.auxiliaries.get(name) ?? this.auxiliary(name);
+    if (aux.state === 'running' && !aux.fault) return;
+    try {
+      if (aux.fault) {
+        // A connector died in an earlier case: try a fresh start, the device may be back.
+        this.log.warn({ auxiliary: name }, `restarting auxiliary ${name} after: ${aux.fault.message}`);
+        await aux.deleteInstance();
+      }
+      await aux.createInstance();
+      this.startFailures.delete(name);
+    } catch (error) {
+      const failure = new KisoError('KISO_CONNECTOR_OPEN', `auxiliary "${name}" could not start: ${describeError(error)}`, { cause: error });
+      this.startFailures.set(name, failure);
+      throw failure;
+    }
+    if (track && !this.started.includes(name)) this.started.push(name);
+    this.log.info({ auxiliary: name }, `auxiliary ${name} started`);
   }
 
   /** Starts every `auto_start` auxiliary; one that fails is logged and its cases error when they use it. */
@@ -134,6 +164,24 @@ export class StationRuntime implements StationView {
     for (const connector of this.connectors.values()) {
       await connector.close().catch((error: unknown) => this.log.warn({ connector: connector.name, err: error }, 'connector failed to close'));
     }
+  }
+}
+
+/**
+ * Builds one connector or auxiliary; a config problem its constructor finds
+ * (a DBC file that does not exist) becomes a config error at the YAML
+ * position of the key it is about (the key whose value the message names),
+ * else of the entry's config.
+ */
+function atConfig<T>(config: StationConfig, section: 'connectors' | 'auxiliaries', name: string, values: Record<string, unknown>, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    // By its code: a user type may throw the KisoError of another copy of kiso (its own 'kiso' import).
+    if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'KISO_CONFIG_INVALID' || error instanceof ConfigError) throw error;
+    const key = Object.entries(values).find(([, value]) => typeof value === 'string' && value.length >= 3 && error.message.includes(value))?.[0];
+    const at = key ? [section, name, 'config', key] : [section, name, 'config'];
+    throw new ConfigError([{ position: config.sources.locate(at), path: at, message: error.message }]);
   }
 }
 

@@ -82,12 +82,12 @@ function startHanging(junit: string) {
 }
 
 describe('stopping kiso', () => {
-  for (const [signal, how] of [['SIGTERM', 'to kiso'], ['SIGINT', 'to the whole process group, as Ctrl-C does']] as const) {
+  for (const [signal, how] of [['SIGTERM', 'to kiso'], ['SIGINT', 'to the whole process group, as Ctrl-C does'], ['SIGHUP', 'to the whole process group, as a closed terminal or SSH session does']] as const) {
     it(`${signal} ${how}: the running case errors, the rest is skipped, reports are written, no host survives`, async () => {
       const junit = path.join(tmp(), 'junit.xml');
       const run = startHanging(junit);
       await run.waiting;
-      if (signal === 'SIGINT') process.kill(-run.child.pid!, 'SIGINT');
+      if (signal === 'SIGINT' || signal === 'SIGHUP') process.kill(-run.child.pid!, signal);
       else run.child.kill('SIGTERM');
       const code = await run.exited;
       const { stdout, stderr } = run.output();
@@ -97,6 +97,7 @@ describe('stopping kiso', () => {
       assert.match(stdout, /SKIP +\[1\.3\] never runs/);
       assert.match(stdout, /INTERRUPTED: 1 passed, 0 failed, 1 errors, 1 skipped/);
       assert.match(readFileSync(junit, 'utf8'), /tests="3" failures="0" errors="1" skipped="1"/);
+      assert.match(stdout, /Run record: [^\n]*\(kiso runs show /);
       const pids = hostPids(stderr);
       assert.equal(pids.length, 1);
       assert.equal(alive(pids[0]!), false, 'the host process outlived kiso');

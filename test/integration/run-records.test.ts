@@ -234,18 +234,18 @@ describe('a run that does not reach its end still leaves its record', () => {
     assert.deepEqual(listed.map((e) => [e.id, e.outcome]), [[record.id, 'ABORTED']]);
   });
 
-  it('kiso killed from inside a case (process.exit): the record of what ran is written on the way out', async () => {
+  it('a case that calls process.exit does not end kiso: that case errors, the record holds every phase (issue 17)', async () => {
     const store = tmp();
     const run = startKiso(['-c', 'test/fixtures/valid/stoppable.yaml', '--serial', 'SN-EXIT'], { KISO_STORE: store, STOP_MODE: 'exit' });
     const result = await run.done;
-    assert.equal(result.code, 7);
+    assert.equal(result.code, 1);
     const listed = JSON.parse((await runCli(['runs', 'list', '--json', '--serial', 'SN-EXIT', '--store', store])).stdout) as IndexEntry[];
-    assert.equal(listed.length, 1, 'the record was indexed on exit');
+    assert.equal(listed.length, 1, 'the record was indexed');
     const record = JSON.parse(readFileSync(path.join(store, listed[0]!.file), 'utf8')) as RunRecord;
     assert.deepEqual(recordSchemaErrors(record), []);
     assert.equal(record.outcome, 'ERROR');
-    assert.equal(record.outcome_details[0]!.code, 'KISO_RUN_INCOMPLETE');
-    assert.deepEqual(record.phases.map((p) => [p.name, p.outcome]), [['measures before the stop', 'PASS']]);
+    assert.deepEqual(record.phases.map((p) => [p.name, p.outcome]), [['measures before the stop', 'PASS'], ['is running when kiso stops', 'ERROR'], ['never runs', 'PASS']]);
+    assert.match(record.phases[1]!.error!.message, /process\.exit\(7\) was called/);
     const attachment = record.phases[0]!.attachments[0]!;
     assert.equal(readFileSync(path.join(path.dirname(path.join(store, listed[0]!.file)), attachment.path), 'utf8'), 'taken before the stop');
   });

@@ -35,7 +35,7 @@ describe('UdsServerAuxiliary in a kiso run', () => {
     assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
     const bad = await runCli(['validate', '-c', STATION], { env: { KISO_UDS_ADDRESSING: 'FUNCTIONAL' } });
     assert.equal(bad.code, 2, `${bad.stdout}\n${bad.stderr}`);
-    assert.match(bad.stderr, /uds_server_station\.yaml:16:26: auxiliaries\.uds_aux\.config\.tp_layer\.addressing_type: must be one of "NORMAL", "NORMAL_FIXED", "EXTENDED", "MIXED", got "FUNCTIONAL" \[UdsAuxiliary config\]/);
+    assert.match(bad.stderr, /uds_server_station\.yaml:16:26: auxiliaries\.uds_aux\.config\.tp_layer\.addressing_type: must be one of "NORMAL", "NORMAL_FIXED", "EXTENDED", "MIXED", got ENV\{KISO_UDS_ADDRESSING=NORMAL\} \[UdsAuxiliary config\]/);
     assert.match(bad.stderr, /uds_server_station\.yaml:\d+:\d+: auxiliaries\.ecu_aux\.config\.tp_layer\.addressing_type: .*\[UdsServerAuxiliary config\]/);
   });
 });
