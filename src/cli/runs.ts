@@ -109,7 +109,7 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
   runs
     .command('list')
     .description('list runs, newest first; filters combine')
-    .option('--serial <sn>', "one unit's history (exact serial number)")
+    .option('--serial <sn>', "one unit's history (the serial number in any letter case: sn-a-17 finds SN-A-17)")
     .option('--procedure <id>', 'procedure id')
     .option('--part-number <pn>', 'part number')
     .option('--outcome <outcome>', `run outcome: ${OUTCOMES.join(', ')}`)

@@ -124,6 +124,14 @@ describe('kiso runs', () => {
     assert.match(lines[2]!, new RegExp(`^${ids['SN-A/4.98']} .* PASS +3/3 `));
   });
 
+  it('list --serial matches whatever the letter case, and shows the serial as it was given', async () => {
+    await ready;
+    const result = await runs('list', '--serial', 'sn-a', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const listed = JSON.parse(result.stdout) as IndexEntry[];
+    assert.deepEqual(listed.map((e) => [e.id, e.serial_number]), [[ids['SN-A/5.6'], 'SN-A'], [ids['SN-A/4.98'], 'SN-A']]);
+  });
+
   it('list filters by outcome, procedure, part number and date, and prints JSON for scripts', async () => {
     await ready;
     const json = async (...args: string[]): Promise<IndexEntry[]> => JSON.parse((await runs('list', '--json', ...args)).stdout) as IndexEntry[];

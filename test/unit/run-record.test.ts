@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { isoDuration, newRunId, RunRecordBuilder } from '../../src/results/recor
 import { renderHtml } from '../../src/results/record/html.js';
 import { toOpenHtf } from '../../src/results/record/openhtf.js';
 import { niceTicks } from '../../src/results/record/svg-chart.js';
-import { RunStore, serialFileName } from '../../src/store/run-store.js';
+import { indexEntry, RunStore, serialFileName } from '../../src/store/run-store.js';
 import { caseResult, META, recordOf, recordSchemaErrors } from '../helpers/records.js';
 
 const attachments = new CaseAttachments();
@@ -192,6 +192,28 @@ describe('the run store', () => {
     assert.equal(store.reindex(), 2);
     assert.deepEqual(store.list().map((e) => e.serial_number).sort(), ['SN-1', 'SN-2']);
     assert.equal(store.list({ serial: 'SN-2' })[0]!.id, orphan.id);
+  });
+
+  it('finds a unit whatever the letter case of its serial number, and keeps its spelling', () => {
+    const store = fresh();
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-A-17' }, day(1)));
+    store.commit(recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'sn-a-17' }, day(2)));
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-A-170' }, day(3)));
+    for (const asked of ['sn-a-17', 'SN-A-17', 'Sn-A-17']) assert.deepEqual(store.list({ serial: asked }).map((e) => e.serial_number), ['sn-a-17', 'SN-A-17'], asked);
+    assert.equal(store.list({ serial: 'sn-a-17', outcome: 'PASS' }).length, 1);
+    assert.equal(store.reindex(), 3);
+    assert.deepEqual(store.list({ serial: 'SN-a-17' }).map((e) => e.serial_number), ['sn-a-17', 'SN-A-17'], 'after reindex too');
+  });
+
+  it('a store written before case-insensitive lookup still finds a unit by its exact spelling', () => {
+    const store = fresh();
+    const record = recordOf([caseResult()], { serialNumber: 'SN-OLD' });
+    store.writeRecord(record);
+    mkdirSync(path.join(store.root, 'index', 'serial'), { recursive: true });
+    writeFileSync(path.join(store.root, 'index', 'serial', 'SN-OLD.ndjson'), `${JSON.stringify(indexEntry(record, store.relativeRecordPath(record.id)))}\n`);
+    assert.deepEqual(store.list({ serial: 'SN-OLD' }).map((e) => e.id), [record.id]);
+    store.reindex();
+    assert.deepEqual(store.list({ serial: 'sn-old' }).map((e) => e.id), [record.id], 'reindex names the file in lower case');
   });
 
   it('a serial number can never name a path outside the store', () => {
