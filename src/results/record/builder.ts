@@ -81,6 +81,7 @@ function logRecord(entry: CaseLogEntry, stationDir: string): LogRecord {
     logger_name: entry.logger ?? null,
     source_file: site ? sourceFile(site[1]!, stationDir) : null,
     line_number: site ? Number(site[2]) : null,
+    ...(entry.fields && Object.keys(entry.fields).length ? { fields: entry.fields } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { measurementCharts } from './svg-chart.js';
 import { CSS, badge, bytes, duration, esc } from './html-parts.js';
 import { checksTable } from './checks-table.js';
+import { logFieldsText } from './log-fields.js';
 import type { AttachmentRef, MeasurementRecord, PhaseRecord, RunRecord } from './types.js';
 
 /**
@@ -53,7 +54,7 @@ function attachmentsHtml(phase: PhaseRecord, read: AttachmentReader | undefined)
 
 function logsHtml(phase: PhaseRecord): string {
   if (!phase.logs.length) return '';
-  const rows = phase.logs.map((l) => `<tr class="lvl-${l.level}"><td class="num">${esc(l.timestamp.slice(11, 23))}</td><td>${l.level}</td><td>${esc(l.message)}</td><td class="src">${l.source_file ? `${esc(path.basename(l.source_file))}:${l.line_number}` : ''}</td></tr>`);
+  const rows = phase.logs.map((l) => `<tr class="lvl-${l.level}"><td class="num">${esc(l.timestamp.slice(11, 23))}</td><td>${l.level}</td><td>${esc(l.message)}${l.fields ? ` <span class="fields note">${esc(logFieldsText(l.fields))}</span>` : ''}</td><td class="src">${l.source_file ? `${esc(path.basename(l.source_file))}:${l.line_number}` : ''}</td></tr>`);
   return `<details class="logs" ${phase.outcome === 'PASS' ? '' : 'open'}><summary>Logs (${phase.logs.length})</summary><table><tbody>${rows.join('')}</tbody></table></details>`;
 }
 

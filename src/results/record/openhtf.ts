@@ -1,4 +1,5 @@
 import type { MeasurementOutcome } from '../measurements.js';
+import { logFieldsText } from './log-fields.js';
 import type { AttachmentRef, LogLevelName, PhaseRecord, RunRecord } from './types.js';
 
 /**
@@ -120,7 +121,8 @@ export function toOpenHtf(record: RunRecord, readAttachment: (ref: AttachmentRef
       source: log.source_file ?? phase.suite.file,
       lineno: log.line_number ?? 0,
       timestamp_millis: millis(log.timestamp),
-      message: log.message,
+      // OpenHTF's log record has no fields: they follow the message, as on kiso's console.
+      message: log.fields ? `${log.message} ${logFieldsText(log.fields)}` : log.message,
     })),
   );
   return {

@@ -58,6 +58,8 @@ export interface LogRecord {
   logger_name: string | null;
   source_file: string | null;
   line_number: number | null;
+  /** The line's structured fields (`ctx.log.info({ version: '1.3.9' }, 'firmware version')`), minus keys named like secrets; absent when it had none. */
+  fields?: Record<string, unknown>;
 }
 
 /** One row of the step report: a check, a step grouping checks, or the assertion that ended the case. */
