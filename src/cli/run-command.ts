@@ -218,13 +218,14 @@ async function runFixture(
   const { formatStationSummary } = await import('../slots/summary.js');
   const dist = assertDistribution(flags.dist ?? 'each');
   const present = slots.filter((slot) => slot.present);
+  if (flags.subUnit?.length) throw new UsageError('--sub-unit names the sub-assemblies of one unit: it cannot apply to every slot of a fixture');
   process.stdout.write(`Fixture: ${present.length} device(s) in ${slots.length} slot(s), --dist ${dist}, up to ${flags.jobs ?? present.length} at once\n`);
   const junitFiles = new Map<number, string>();
   const records = new Map<number, Awaited<ReturnType<typeof openRunRecord>>>();
   for (const slot of present) {
     const base = junitFileFor(flags.junit, config, context.configCount, context.startedAt);
     if (base) junitFiles.set(slot.slot, withSuffix(base, slot.serial));
-    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, ...slotReportFiles(flags, slot.serial) }, 1, context.logger, context.signal));
+    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, slot: slot.slot, ...slotReportFiles(flags, slot.serial) }, 1, context.logger, context.signal));
   }
   const outcomes = await runSlots({
     configFile: config.file,

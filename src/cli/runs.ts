@@ -59,7 +59,9 @@ function showText(record: RunRecord, file: string): string {
     `Run ${record.id}: ${record.outcome}`,
     `  unit       ${unit.serial_number ?? '(no serial number)'}${unit.part_number ? `  part ${unit.part_number}` : ''}${unit.revision ? ` rev ${unit.revision}` : ''}${unit.batch_number ? `  batch ${unit.batch_number}` : ''}`,
     `  procedure  ${[record.procedure_id, record.procedure_version && `v${record.procedure_version}`, record.procedure_name && `(${record.procedure_name})`].filter(Boolean).join(' ') || '-'}`,
-    `  station    ${record.station.name} (${record.station.hostname}), ${record.station.config_file}`,
+    ...(unit.sub_units?.length ? [`  sub-units  ${unit.sub_units.map((s) => s.serial_number).join(', ')}`] : []),
+    `  station    ${record.station.name}${record.station.slot !== undefined ? ` slot ${record.station.slot}` : ''} (${record.station.hostname}), ${record.station.config_file}`,
+    ...(record.operated_by ? [`  operator   ${record.operated_by}`] : []),
     `  started    ${utc(record.started_at)}, took ${seconds(record.duration_ms)}`,
     `  record     ${file}`,
   ];

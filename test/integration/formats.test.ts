@@ -67,3 +67,25 @@ describe('structured log fields', () => {
     assert.ok(openhtf.log_records.some((l: { message: string }) => l.message === 'firmware version version=1.3.9 nested={"ok":1}'), JSON.stringify(openhtf.log_records));
   });
 });
+
+describe("the run record's TofuPilot field names", () => {
+  it('lower_limit / upper_limit beside limits, sub_units, operated_by', async () => {
+    const { record, store } = await runFormats(['--operated-by', 'j.doe@example.com', '--sub-unit', 'PSU-0042', '--sub-unit', 'CPU-7']);
+    assert.deepEqual(recordSchemaErrors(record), []);
+    assert.equal(record.operated_by, 'j.doe@example.com');
+    assert.deepEqual(record.unit_under_test.sub_units, [{ serial_number: 'PSU-0042' }, { serial_number: 'CPU-7' }]);
+    const rail = record.phases[1]!.measurements.find((m) => m.name === 'rail')!;
+    assert.deepEqual([rail.limits, rail.lower_limit, rail.upper_limit], [{ lower: 4.75, upper: 5.25 }, 4.75, 5.25]);
+    const current = record.phases[1]!.measurements.find((m) => m.name === 'current')!;
+    assert.deepEqual([current.lower_limit, current.upper_limit], [undefined, 100], 'only the bounds the limits give');
+    const shown = await runCli(['runs', 'show', record.id, '--store', store]);
+    assert.match(shown.stdout, /^ {2}sub-units {2}PSU-0042, CPU-7$/m);
+    assert.match(shown.stdout, /^ {2}operator {3}j\.doe@example\.com$/m);
+  });
+
+  it('a record without them (no flag given) still says so: operated_by null, sub_units empty', async () => {
+    const { record } = await runFormats();
+    assert.equal(record.operated_by, null);
+    assert.deepEqual(record.unit_under_test.sub_units, []);
+  });
+});

@@ -40,7 +40,7 @@ describe('the run record of a real run', () => {
     assert.equal(record.outcome, 'PASS');
     assert.equal(record.procedure_id, 'FVT-POWER');
     assert.equal(record.procedure_version, '1.4.0');
-    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-IT-1', part_number: 'PB-100', revision: 'C', batch_number: 'LOT-9' });
+    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-IT-1', part_number: 'PB-100', revision: 'C', batch_number: 'LOT-9', sub_units: [] });
     assert.equal(record.station.name, 'bench-1');
 
     const supply = measurement(record, 'supply rail', 'supply_voltage');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CaseAttachments } from '../../src/results/attachments.js';
 import { evaluate } from '../../src/results/measurements.js';
-import { isoDuration, newRunId, RunRecordBuilder } from '../../src/results/record/builder.js';
+import { isoDuration, newRunId, numericBounds, RunRecordBuilder } from '../../src/results/record/builder.js';
 import { renderHtml } from '../../src/results/record/html.js';
 import { toOpenHtf } from '../../src/results/record/openhtf.js';
 import { niceTicks } from '../../src/results/record/svg-chart.js';
@@ -48,7 +48,7 @@ describe('the run record', () => {
     assert.deepEqual(recordSchemaErrors(record), []);
     assert.equal(record.outcome, 'ERROR');
     assert.equal(record.run_passed, false);
-    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-0001', part_number: 'PB-100', revision: 'C', batch_number: 'W47' });
+    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-0001', part_number: 'PB-100', revision: 'C', batch_number: 'W47', sub_units: [] });
     assert.equal(record.duration, 'PT1.5S');
     assert.deepEqual(record.counts, { passed: 1, failed: 1, error: 1, skipped: 1, total: 4 });
     assert.deepEqual(record.outcome_details.map((d) => d.code), ['FAIL', 'KISO_TIMEOUT']);
@@ -80,6 +80,18 @@ describe('the run record', () => {
     assert.equal(record.outcome, 'ABORTED');
     assert.deepEqual(record.outcome_details, [{ code: 'KISO_ABORTED', description: 'interrupted twice' }]);
     assert.equal(record.phases.length, 1);
+  });
+
+  it("TofuPilot's lower_limit / upper_limit are the numeric bounds the limits imply", () => {
+    assert.deepEqual(numericBounds({ lower: 1, upper: 2 }), { lower: 1, upper: 2 });
+    assert.deepEqual(numericBounds({ upper: 2 }), { upper: 2 });
+    assert.deepEqual(numericBounds({ within: { nominal: 5, percent: 10 } }), { lower: 4.5, upper: 5.5 });
+    assert.deepEqual(numericBounds({ lower: 4.8, within: { nominal: 5, absolute: 0.5 } }), { lower: 4.8, upper: 5.5 });
+    assert.deepEqual(numericBounds({ equals: 3 }), { lower: 3, upper: 3 });
+    assert.deepEqual(numericBounds({ regex: 'x', equals: true }), {});
+    const m = richRecord().phases[0]!.measurements;
+    assert.deepEqual([m[0]!.lower_limit, m[0]!.upper_limit], [4.75, 5.25]);
+    assert.equal('lower_limit' in m[1]!, false, 'a regex has no numeric bound');
   });
 
   it('ids sort by start time and durations are ISO 8601', () => {
