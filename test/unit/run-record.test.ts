@@ -118,7 +118,9 @@ describe('OpenHTF export', () => {
     assert.deepEqual(Object.keys(exported.code_info), ['name', 'docstring', 'sourcecode']);
     assert.equal(exported.metadata.test_name, 'Power board functional test');
     assert.ok('config' in exported.metadata);
-    assert.deepEqual(exported.outcome_details[1], { code: 'KISO_TIMEOUT', description: '[1.4] hangs: case "hangs" timed out after 200 ms' });
+    // OpenHTF's code is the exception class of the phase that raised.
+    assert.deepEqual(exported.outcome_details[1], { code: 'KisoError', description: 'case "hangs" timed out after 200 ms' });
+    assert.equal(toOpenHtf(recordOf([caseResult()], { serialNumber: undefined }), () => undefined).dut_id, 'UNKNOWN_DUT', "OpenHTF's default_dut_id");
   });
 
   it('phases carry measurements by name, with units, dimensions, validators and outcomes', () => {
@@ -126,18 +128,20 @@ describe('OpenHTF export', () => {
     for (const key of ['name', 'descriptor_id', 'codeinfo', 'measurements', 'options', 'start_time_millis', 'end_time_millis', 'attachments', 'result', 'outcome']) assert.ok(key in phase, `phase misses ${key}`);
     assert.deepEqual(phase.measurements.supply_voltage, { name: 'supply_voltage', outcome: 'PASS', validators: ['4.75 <= x <= 5.25'], units: { name: 'volt', code: 'VLT', suffix: 'V' }, measured_value: 4.98 });
     const iv = phase.measurements.iv_curve;
-    assert.deepEqual(iv.dimensions, [{ name: 'second [unit of time]', code: 'SEC', suffix: 's', description: 'time' }, { name: 'volt', code: 'VLT', suffix: 'V', description: 'voltage' }]);
+    assert.deepEqual(iv.dimensions, [{ code: 'SEC', description: 'time', name: 'time', suffix: 's' }, { code: 'VLT', description: 'voltage', name: 'voltage', suffix: 'V' }], "a Dimension's name is its axis name");
     assert.deepEqual(iv.units, { name: 'ampere', code: 'AMP', suffix: 'A' });
     assert.deepEqual(iv.measured_value, [[0, 5, 0.1], [1, 5, 0.5]]);
     assert.equal(phase.result.phase_result, 'CONTINUE');
     assert.deepEqual(phase.attachments['trace.csv'], { mimetype: 'text/csv', sha1: record.phases[0]!.attachments[0]!.sha1, data: Buffer.from('t,v\n0,5\n').toString('base64') });
     assert.equal(exported.phases[2].measurements.t.outcome, 'SKIPPED');
-    assert.equal(exported.phases[3].result.phase_result.exc_type, 'KisoError');
+    assert.equal(exported.phases[3].result.phase_result.exc_type, "<class 'KisoError'>", "Python's str() of the class");
+    assert.deepEqual(phase.measurements.self_test.validators, ['x == True']);
+    assert.deepEqual(phase.measurements.firmware.validators, ["'x' matches /^1\\.4/"]);
     assert.equal(exported.phases[3].outcome, 'ERROR');
   });
 
   it('log records have the fields of OpenHTF\'s LogRecord', () => {
-    assert.deepEqual(exported.log_records, [{ level: 20, logger_name: 'power board › supply rail', source: 'suites/test_power.ts', lineno: 42, timestamp_millis: Date.parse('2025-11-23T10:00:00.050Z'), message: 'rail ok' }]);
+    assert.deepEqual(exported.log_records, [{ level: 20, logger_name: 'power board › supply rail', source: 'test_power.ts', lineno: 42, timestamp_millis: Date.parse('2025-11-23T10:00:00.050Z'), message: 'rail ok' }]);
   });
 });
 
