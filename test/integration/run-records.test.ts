@@ -178,7 +178,7 @@ describe('kiso runs', () => {
     assert.equal(rail.measurements.supply_voltage.measured_value, 4.98);
     const identity = exported.phases.find((p: { name: string }) => p.name === 'identity');
     assert.equal(Buffer.from(identity.attachments['device_info.json'].data, 'base64').toString().includes('"firmware": "1.4.2"'), true);
-    assert.ok(exported.log_records.some((l: { message: string; level: number }) => l.message === 'supply rail measured' && l.level === 20));
+    assert.ok(exported.log_records.some((l: { message: string; level: number }) => l.message === 'supply rail measured volts=4.98' && l.level === 20));
   });
 });
 
