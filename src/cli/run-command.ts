@@ -4,7 +4,7 @@ import type { StationConfig } from '../config/load.js';
 import { describeError } from '../core/errors.js';
 import { createLogger, formatLogLine, type Logger, type LogLevel } from '../core/logging.js';
 import { ConsoleReporter } from '../results/reporters/console.js';
-import { JunitReporter } from '../results/reporters/junit.js';
+import { JunitReporter, type JunitFormat } from '../results/reporters/junit.js';
 import type { Reporter, ReporterFailure } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors } from '../runner/run.js';
 import { runStation } from '../runner/run-station.js';
@@ -106,6 +106,7 @@ export interface RunFlags extends RecordFlags {
   logPath: string[];
   logLevel: LogLevel;
   junit?: string | boolean;
+  junitFormat?: JunitFormat;
 }
 
 export async function runCommand(flags: RunFlags, extraArgs: string[], knownOptions: readonly string[] = []): Promise<number> {
@@ -168,9 +169,9 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     }
     const reporters: Reporter[] = [new ConsoleReporter()];
     const junit = junitFileFor(flags.junit, config, configs.length, startedAt);
-    if (junit) reporters.push(new JunitReporter(junit));
     // The record reporter writes the record of what ran even if kiso dies mid-run (from the 'exit' event).
     const record = await openRunRecord(config, flags, configs.length, logger, interrupt.signal);
+    if (junit) reporters.push(new JunitReporter(junit, { format: flags.junitFormat, stationDir: path.dirname(config.file), runId: record?.id, serialNumber: record?.builder.meta.serialNumber ?? flags.serial }));
     if (record) reporters.push(record);
     const result = await runStation(config, { ...selection, log: logger, capture, strayErrors, reporters, failfast: flags.failfast, signal: interrupt.signal });
     if (result.outcome !== 'passed') exitCode = EXIT.failed;
@@ -245,8 +246,8 @@ async function runFixture(
     reportersFor: (slot) => {
       const reporters: Reporter[] = [new ConsoleReporter({ prefix: `[slot ${slot.slot} ${slot.serial}] `, summary: false })];
       const junit = junitFiles.get(slot.slot);
-      if (junit) reporters.push(new JunitReporter(junit));
       const record = records.get(slot.slot);
+      if (junit) reporters.push(new JunitReporter(junit, { format: flags.junitFormat, stationDir: path.dirname(config.file), runId: record?.id, serialNumber: slot.serial, slot: slot.slot }));
       if (record) reporters.push(record);
       return reporters;
     },

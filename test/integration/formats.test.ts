@@ -142,3 +142,128 @@ describe('OpenHTF export', () => {
     assert.match(result.stderr, /1 attachment\(s\) missing from the store, exported without their bytes: .*blob\.bin/);
   });
 });
+
+const XSD = path.join(ROOT, 'test/fixtures/junit/junit-10.xsd');
+
+/** xmllint against Jenkins xunit-plugin's junit-10.xsd: its exit code and error lines. */
+function xmllint(file: string): { code: number; errors: string[] } {
+  try {
+    execFileSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { code: 0, errors: [] };
+  } catch (error) {
+    const failed = error as { status: number; stderr: string };
+    return { code: failed.status, errors: failed.stderr.split('\n').filter((line) => line.includes('validity error')) };
+  }
+}
+
+/** What junitparser (Debian's python3-junitparser) reads of a JUnit file. */
+const JUNITPARSER = `
+import json, sys
+from junitparser import JUnitXml
+xml = JUnitXml.fromfile(sys.argv[1])
+suites = []
+for suite in xml:
+    cases = []
+    for case in suite:
+        results = [{"tag": r._tag, "message": r.message, "type": r.type, "text": r.text} for r in case.result]
+        cases.append({"name": case.name, "results": results})
+    suites.append({"name": suite.name, "properties": {p.name: p.value for p in suite.properties()}, "cases": cases})
+print(json.dumps(suites))
+`;
+
+/** What Python's own XML parser reads: attributes and element text as a JUnit reader sees them. */
+const PY_XML = `
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+out = {"testsuites": dict(root.attrib), "cases": []}
+for case in root.iter("testcase"):
+    out["cases"].append({"attrib": dict(case.attrib), "children": [{"tag": c.tag, "attrib": dict(c.attrib), "text": c.text} for c in case]})
+out["suites"] = [dict(s.attrib) for s in root.iter("testsuite")]
+print(json.dumps(out))
+`;
+
+describe('JUnit XML', () => {
+  const both = (async () => {
+    const dir = tmp();
+    const files = { default: path.join(dir, 'default.xml'), jenkins: path.join(dir, 'jenkins.xml') };
+    const runs = { default: await runFormats(['--junit', files.default]), jenkins: await runFormats(['--junit', files.jenkins, '--junit-format', 'jenkins']) };
+    return { files, runs };
+  })();
+
+  it("--junit-format jenkins validates against Jenkins xunit-plugin's junit-10.xsd (xmllint)", async () => {
+    const { files, runs } = await both;
+    assert.equal(runs.jenkins.result.code, 1, runs.jenkins.result.stderr);
+    assert.deepEqual(xmllint(files.jenkins), { code: 0, errors: [] });
+  });
+
+  it('the default differs from junit-10.xsd only by its four documented extensions', async () => {
+    const { files } = await both;
+    const { code, errors } = xmllint(files.default);
+    assert.equal(code, 3, 'xmllint: the document does not validate');
+    const kinds = new Set(errors.map((line) => line.replace(/^.*Schemas validity error : /, '')));
+    assert.deepEqual([...kinds].sort(), [
+      "Element 'properties': This element is not expected.",
+      "Element 'testcase', attribute 'file': The attribute 'file' is not allowed.",
+      "Element 'testsuites', attribute 'skipped': The attribute 'skipped' is not allowed.",
+      "Element 'testsuites', attribute 'timestamp': The attribute 'timestamp' is not allowed.",
+    ]);
+  });
+
+  it('junitparser reads both; the jenkins format keeps the case tags and requirements as suite properties', async () => {
+    const { files, runs } = await both;
+    const byFormat = { default: python(JUNITPARSER, files.default), jenkins: python(JUNITPARSER, files.jenkins) };
+    for (const [format, suites] of Object.entries(byFormat)) {
+      assert.equal(suites.length, 1, format);
+      assert.deepEqual(suites[0].cases.map((c: { name: string; results: Array<{ tag: string }> }) => [c.name, c.results.map((r) => r.tag)]), [
+        ['[4.1] identity', []],
+        ['[4.2] several failures', ['error']],
+        ['[4.3] asserts on two lines', ['failure']],
+        ['[4.4] skipped for now', ['skipped']],
+      ], format);
+      const run = runs[format as 'default' | 'jenkins'];
+      assert.equal(suites[0].properties.run_id, run.record.id, `${format}: the run id, as the record has it`);
+      assert.equal(suites[0].properties.serial_number, 'SN-F-1');
+    }
+    assert.equal(byFormat.jenkins[0].properties['[4.1] tag.variant'], 'eu');
+    assert.equal(byFormat.jenkins[0].properties['[4.1] requirement'], 'REQ-7');
+  });
+
+  it('a message attribute is one line, the element holds the full text; files are relative to the station folder', async () => {
+    const { files } = await both;
+    for (const file of Object.values(files)) {
+      const xml = python(PY_XML, file);
+      const asserts = xml.cases.find((c: { attrib: { name: string } }) => c.attrib.name === '[4.3] asserts on two lines').children.find((c: { tag: string }) => c.tag === 'failure');
+      assert.equal(asserts.attrib.message, 'device did not boot […]');
+      assert.match(asserts.text, /device did not boot\nexpected "READY", got "PANIC"\n {4}at /);
+      const several = xml.cases.find((c: { attrib: { name: string } }) => c.attrib.name === '[4.2] several failures').children.find((c: { tag: string }) => c.tag === 'error');
+      for (const name of ['rail FAIL', 'mode ERROR', 'current FAIL', 'never_set UNSET']) assert.ok(several.attrib.message.includes(`measurement ${name}`), `${name} in ${several.attrib.message}`);
+      assert.equal(xml.suites[0].file, 'suite_formats/test_formats.ts');
+      if (file === files.default) for (const c of xml.cases) assert.equal(c.attrib.file, 'suite_formats/test_formats.ts');
+    }
+  });
+});
+
+describe('which unit and which slot', () => {
+  it('per-slot JUnit files, HTML reports and records name their slot and serial number', async () => {
+    const dir = tmp();
+    const store = path.join(dir, 'store');
+    writeFileSync(path.join(dir, 'duts.yaml'), '- { slot: 1, serial_number: SN-S1 }\n- { slot: 2, serial_number: sn-s2 }\n');
+    const result = await runCli(['-c', STATION, '--duts', path.join(dir, 'duts.yaml'), '--junit', path.join(dir, 'junit.xml'), '--junit-format', 'jenkins', '--html', path.join(dir, 'unit.html'), '--store', store], { env: { KISO_STORE: store } });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const records = [...result.stdout.matchAll(/^Run record: (.+) \(kiso runs show/gm)].map((m) => JSON.parse(readFileSync(m[1]!, 'utf8')) as RunRecord);
+    assert.equal(records.length, 2);
+    for (const [slot, serial] of [[1, 'SN-S1'], [2, 'sn-s2']] as const) {
+      const record = records.find((r) => r.unit_under_test.serial_number === serial)!;
+      assert.equal(record.station.slot, slot);
+      assert.deepEqual(recordSchemaErrors(record), []);
+      const junit = path.join(dir, `junit-${serial}.xml`);
+      assert.deepEqual(xmllint(junit), { code: 0, errors: [] });
+      const [suite] = python(JUNITPARSER, junit);
+      assert.equal(suite.name, `formats (slot ${slot}, ${serial})`);
+      assert.deepEqual([suite.properties.slot, suite.properties.serial_number, suite.properties.run_id], [String(slot), serial, record.id]);
+      const html = readFileSync(path.join(dir, `unit-${serial}.html`), 'utf8');
+      assert.match(html, new RegExp(`<dt>Fixture slot</dt><dd>${slot}</dd>`));
+      assert.match(html, new RegExp(`<h1 id="unit">${serial}</h1>`));
+    }
+  });
+});

@@ -145,7 +145,7 @@ export class RunRecordBuilder {
   private readonly results: CaseResult[] = [];
 
   constructor(
-    private readonly meta: RunMetadata,
+    readonly meta: RunMetadata,
     id?: string,
   ) {
     this.id = id ?? newRunId();
