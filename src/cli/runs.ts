@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { describeError, isKisoError } from '../core/errors.js';
@@ -194,7 +194,10 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
           flags.format === 'openhtf'
             ? JSON.stringify((await import('../results/record/openhtf.js')).toOpenHtf(record, read, { inlineAttachments: flags.inlineAttachments }), null, 2)
             : flags.format === 'html'
-              ? (await import('../results/record/html.js')).renderHtml(record, (_phase, ref) => read(ref))
+              ? (await import('../results/record/html.js')).renderHtml(record, (_phase, ref) => read(ref), {
+                  htmlFile: flags.output,
+                  attachmentFile: (ref) => (existsSync(path.join(path.dirname(store.recordPath(record.id)), ref.path)) ? path.join(path.dirname(store.recordPath(record.id)), ref.path) : undefined),
+                })
               : JSON.stringify(record, null, 2);
         if (flags.format === 'openhtf' && !flags.inlineAttachments) {
           // The same relative paths as in the store: ID.files/<phase>/<name>, beside the JSON.

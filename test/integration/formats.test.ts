@@ -267,3 +267,37 @@ describe('which unit and which slot', () => {
     }
   });
 });
+
+describe('HTML attachments over the 5 MiB embed cap', () => {
+  const SIX_MIB = String(6 * 1024 * 1024);
+  const linked = (html: string, htmlFile: string): string => {
+    const href = /<li data-attachment="blob\.bin"><a class="stored" href="([^"]+)">blob\.bin<\/a>/.exec(html)?.[1];
+    assert.ok(href, `no link to blob.bin in:\n${/<ul class="attachments">.*?<\/ul>/s.exec(html)?.[0]}`);
+    return path.resolve(path.dirname(htmlFile), decodeURIComponent(href));
+  };
+
+  it('are linked to their stored copy, from the report of the run and from an export elsewhere', async () => {
+    const dir = tmp();
+    const htmlFile = path.join(dir, 'reports', 'unit.html');
+    const { record, store } = await runFormats(['--html', htmlFile], { FORMATS_ATTACH_BYTES: SIX_MIB });
+    const ref = record.phases[0]!.attachments[0]!;
+    const html = readFileSync(htmlFile, 'utf8');
+    assert.ok(statSync(htmlFile).size < 1024 * 1024, 'the 6 MiB attachment is not embedded');
+    const target = linked(html, htmlFile);
+    assert.equal(createHash('sha1').update(readFileSync(target)).digest('hex'), ref.sha1, 'the link opens the stored attachment');
+    assert.match(html, /over the 5\.0 MiB a page embeds: stored at \//);
+
+    const exported = path.join(tmp(), 'elsewhere', 'run.html');
+    const result = await runCli(['runs', 'export', record.id, '--format', 'html', '-o', exported, '--store', store]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(linked(readFileSync(exported, 'utf8'), exported), target);
+  });
+
+  it('with --no-record the page says the attachment was not kept', async () => {
+    const dir = tmp();
+    const htmlFile = path.join(dir, 'unit.html');
+    const result = await runCli(['-c', STATION, '--serial', 'SN-F-2', '--no-record', '--html', htmlFile], { env: { FORMATS_ATTACH_BYTES: SIX_MIB } });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(readFileSync(htmlFile, 'utf8'), /blob\.bin <span class="note">application\/octet-stream, 6\.0 MiB<\/span> <span class="note">\(over the 5\.0 MiB a page embeds, and not stored: the run had no record\)/);
+  });
+});
