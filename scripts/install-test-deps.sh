@@ -3,7 +3,9 @@
 # socat (pseudo-terminal pairs), python3-can and python3-serial (peers on the
 # far side of CAN and serial links), python3-canmatrix (DBC reference),
 # tshark (ISO-TP/UDS decoding) and wireshark-common's capinfos (pcap time
-# order), can-utils (log2asc reads candump traces), chromium (HTML report check).
+# order), can-utils (log2asc reads candump traces), chromium (HTML report check),
+# xmllint from libxml2-utils (JUnit against Jenkins' schema), python3-junitparser
+# (a JUnit reader), postgresql (the fleet store's tests start their own server).
 # Tests whose peer is still missing afterwards say so and skip.
 set -uo pipefail
 
@@ -17,6 +19,8 @@ command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v capinfos >/dev/null 2>&1 || missing+=(wireshark-common)
 command -v log2asc >/dev/null 2>&1 || missing+=(can-utils)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+/usr/bin/python3 -c 'import junitparser' >/dev/null 2>&1 || missing+=(python3-junitparser)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test peers: all installed"

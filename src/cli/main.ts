@@ -49,6 +49,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('-v, --verbose', 'debug logs, from kiso itself too (as pykiso -v); --log-level wins when given')
     .option('--text', "pykiso's text report: the console report kiso always prints (accepted for pykiso command lines)")
     .option('--junit [file]', 'write a JUnit XML report (default reports/junit.xml; a folder: FOLDER/<station>-<time>.xml; with fixture slots one per serial number)')
+    .addOption(new Option('--junit-format <format>', "default (GitLab, junitparser) or jenkins (valid against Jenkins xunit-plugin's junit-10.xsd)").choices(['default', 'jenkins']).default('default'))
     .option('--duts <file>', 'fixture slots from this file (a list of slots) instead of the station\'s duts section')
     .option('--dist <mode>', 'with fixture slots: each (every slot runs every case, the default) or load (identical devices share the cases)')
     .option('--jobs <n>', 'with fixture slots: at most N slots at once', (value) => positiveInteger(value, '--jobs'))

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect } from './usage.js';
 import type { MetadataFlags } from '../station/run-metadata.js';
 
 /** The run command's record options: run metadata, the store, the HTML and step reports. */
@@ -20,6 +21,8 @@ export function addRecordOptions(command: Command): Command {
     .option('--revision <rev>', 'hardware revision (default: station.revision)')
     .option('--batch-number <batch>', 'batch / lot (default: station.batch_number)')
     .option('--station-name <name>', 'station name (default: station.name, else the host name)')
+    .option('--operated-by <name>', "who runs the test: the run record's operated_by (TofuPilot's)")
+    .option('--sub-unit <sn>', "serial number of a sub-assembly built into the unit (repeat for each): the record's unit_under_test.sub_units", collect, [])
     .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
     .option('--no-record', 'do not write a run record')
     .option('--html <file>', 'write a self-contained HTML report of the run')

@@ -4,7 +4,7 @@ import type { StationConfig } from '../config/load.js';
 import { describeError } from '../core/errors.js';
 import { createLogger, formatLogLine, type Logger, type LogLevel } from '../core/logging.js';
 import { ConsoleReporter } from '../results/reporters/console.js';
-import { JunitReporter } from '../results/reporters/junit.js';
+import { JunitReporter, type JunitFormat } from '../results/reporters/junit.js';
 import type { Reporter, ReporterFailure } from '../results/reporters/reporter.js';
 import { OutputCapture, StrayErrors } from '../runner/run.js';
 import { runStation } from '../runner/run-station.js';
@@ -109,6 +109,7 @@ export interface RunFlags extends RecordFlags {
   logPath: string[];
   logLevel: LogLevel;
   junit?: string | boolean;
+  junitFormat?: JunitFormat;
 }
 
 export async function runCommand(flags: RunFlags, extraArgs: string[], knownOptions: readonly string[] = []): Promise<number> {
@@ -178,9 +179,9 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     }
     const reporters: Reporter[] = [new ConsoleReporter()];
     const junit = junitFileFor(flags.junit, config, configs.length, startedAt);
-    if (junit) reporters.push(new JunitReporter(junit));
     // The record reporter writes the record of what ran even if kiso dies mid-run (from the 'exit' event).
     const record = await openRunRecord(config, flags, configs.length, logger, interrupt.signal);
+    if (junit) reporters.push(new JunitReporter(junit, { format: flags.junitFormat, stationDir: path.dirname(config.file), runId: record?.id, serialNumber: record?.builder.meta.serialNumber ?? flags.serial }));
     if (record) reporters.push(record);
     const result = await runStation(config, { ...selection, log: logger, capture, strayErrors, reporters, failfast: flags.failfast, signal: interrupt.signal });
     if (result.outcome !== 'passed') exitCode = EXIT.failed;
@@ -229,13 +230,14 @@ async function runFixture(
   const { formatStationSummary } = await import('../slots/summary.js');
   const dist = assertDistribution(flags.dist ?? 'each');
   const present = slots.filter((slot) => slot.present);
+  if (flags.subUnit?.length) throw new UsageError('--sub-unit names the sub-assemblies of one unit: it cannot apply to every slot of a fixture');
   process.stdout.write(`Fixture: ${present.length} device(s) in ${slots.length} slot(s), --dist ${dist}, up to ${flags.jobs ?? present.length} at once\n`);
   const junitFiles = new Map<number, string>();
   const records = new Map<number, Awaited<ReturnType<typeof openRunRecord>>>();
   for (const slot of present) {
     const base = junitFileFor(flags.junit, config, context.configCount, context.startedAt);
     if (base) junitFiles.set(slot.slot, withSuffix(base, slot.serial));
-    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, ...slotReportFiles(flags, slot.serial) }, 1, context.logger, context.signal));
+    records.set(slot.slot, await openRunRecord(slot.config!, { ...flags, serial: slot.serial, slot: slot.slot, ...slotReportFiles(flags, slot.serial) }, 1, context.logger, context.signal));
   }
   const outcomes = await runSlots({
     configFile: config.file,
@@ -256,8 +258,8 @@ async function runFixture(
     reportersFor: (slot) => {
       const reporters: Reporter[] = [new ConsoleReporter({ prefix: `[slot ${slot.slot} ${slot.serial}] `, summary: false })];
       const junit = junitFiles.get(slot.slot);
-      if (junit) reporters.push(new JunitReporter(junit));
       const record = records.get(slot.slot);
+      if (junit) reporters.push(new JunitReporter(junit, { format: flags.junitFormat, stationDir: path.dirname(config.file), runId: record?.id, serialNumber: slot.serial, slot: slot.slot }));
       if (record) reporters.push(record);
       return reporters;
     },

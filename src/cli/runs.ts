@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { describeError, isKisoError } from '../core/errors.js';
@@ -59,7 +59,9 @@ function showText(record: RunRecord, file: string): string {
     `Run ${record.id}: ${record.outcome}`,
     `  unit       ${unit.serial_number ?? '(no serial number)'}${unit.part_number ? `  part ${unit.part_number}` : ''}${unit.revision ? ` rev ${unit.revision}` : ''}${unit.batch_number ? `  batch ${unit.batch_number}` : ''}`,
     `  procedure  ${[record.procedure_id, record.procedure_version && `v${record.procedure_version}`, record.procedure_name && `(${record.procedure_name})`].filter(Boolean).join(' ') || '-'}`,
-    `  station    ${record.station.name} (${record.station.hostname}), ${record.station.config_file}`,
+    ...(unit.sub_units?.length ? [`  sub-units  ${unit.sub_units.map((s) => s.serial_number).join(', ')}`] : []),
+    `  station    ${record.station.name}${record.station.slot !== undefined ? ` slot ${record.station.slot}` : ''} (${record.station.hostname}), ${record.station.config_file}`,
+    ...(record.operated_by ? [`  operator   ${record.operated_by}`] : []),
     `  started    ${utc(record.started_at)}, took ${seconds(record.duration_ms)}`,
     `  record     ${file}`,
   ];
@@ -88,11 +90,10 @@ function emit(text: string, output: string | undefined): void {
 }
 
 /** Runs an action; a usage or store problem prints `kiso: ...` and sets exit code 2 instead of a stack trace. */
-function guarded<A extends unknown[]>(setExitCode: (code: number) => void, action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+function guarded<A extends unknown[]>(setExitCode: (code: number) => void, action: (...args: A) => Promise<void | number>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
-      await action(...args);
-      setExitCode(0);
+      setExitCode((await action(...args)) ?? 0);
     } catch (error) {
       if (!(error instanceof RunsUsageError) && !isKisoError(error)) throw error;
       process.stderr.write(`kiso: ${describeError(error)}\n`);
@@ -100,6 +101,11 @@ function guarded<A extends unknown[]>(setExitCode: (code: number) => void, actio
     }
   };
 }
+
+/** TofuPilot's OpenHTF import refuses a report larger than this (10 MB). */
+export const TOFUPILOT_REPORT_LIMIT = 10_000_000;
+
+const megabytes = (size: number): string => `${(size / 1_000_000).toFixed(2)} MB`;
 
 const storeOption = (): Option => new Option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)');
 
@@ -109,7 +115,7 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
   runs
     .command('list')
     .description('list runs, newest first; filters combine')
-    .option('--serial <sn>', "one unit's history (exact serial number)")
+    .option('--serial <sn>', "one unit's history (the serial number in any letter case: sn-a-17 finds SN-A-17)")
     .option('--procedure <id>', 'procedure id')
     .option('--part-number <pn>', 'part number')
     .option('--outcome <outcome>', `run outcome: ${OUTCOMES.join(', ')}`)
@@ -170,19 +176,53 @@ export function addRunsCommands(program: Command, setExitCode: (code: number) =>
     .argument('<id>', 'run id (or its first characters)')
     .addOption(new Option('--format <format>', 'output format').choices(['openhtf', 'html', 'kiso']).makeOptionMandatory())
     .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--no-inline-attachments', "openhtf: leave the attachments' bytes out of the JSON (only mimetype and sha1, as OpenHTF's OutputToJSON(inline_attachments=False)) and write the files beside it, in ID.files/<phase>/<name>")
     .addOption(storeOption())
     .action(
-      guarded(setExitCode, async (id: string, flags: { format: 'openhtf' | 'html' | 'kiso'; output?: string; store?: string }) => {
+      guarded(setExitCode, async (id: string, flags: { format: 'openhtf' | 'html' | 'kiso'; output?: string; inlineAttachments: boolean; store?: string }) => {
+        if (!flags.inlineAttachments && flags.format !== 'openhtf') throw new RunsUsageError('--no-inline-attachments is for --format openhtf');
+        if (!flags.inlineAttachments && !flags.output) throw new RunsUsageError('--no-inline-attachments writes the attachments beside the JSON: give the JSON file with -o FILE');
         const store = await storeOf(flags);
         const record = store.read(id);
-        const read = (ref: { path: string }): Uint8Array | undefined => store.readAttachment(record, ref.path);
+        const missing: string[] = [];
+        const read = (ref: { path: string }): Uint8Array | undefined => {
+          const data = store.readAttachment(record, ref.path);
+          if (!data) missing.push(ref.path);
+          return data;
+        };
         const text =
           flags.format === 'openhtf'
-            ? JSON.stringify((await import('../results/record/openhtf.js')).toOpenHtf(record, read), null, 2)
+            ? JSON.stringify((await import('../results/record/openhtf.js')).toOpenHtf(record, read, { inlineAttachments: flags.inlineAttachments }), null, 2)
             : flags.format === 'html'
-              ? (await import('../results/record/html.js')).renderHtml(record, (_phase, ref) => read(ref))
+              ? (await import('../results/record/html.js')).renderHtml(record, (_phase, ref) => read(ref), {
+                  htmlFile: flags.output,
+                  attachmentFile: (ref) => (existsSync(path.join(path.dirname(store.recordPath(record.id)), ref.path)) ? path.join(path.dirname(store.recordPath(record.id)), ref.path) : undefined),
+                })
               : JSON.stringify(record, null, 2);
+        if (flags.format === 'openhtf' && !flags.inlineAttachments) {
+          // The same relative paths as in the store: ID.files/<phase>/<name>, beside the JSON.
+          const folder = path.dirname(path.resolve(flags.output!));
+          for (const ref of record.phases.flatMap((phase) => phase.attachments)) {
+            const data = read(ref);
+            if (!data) continue;
+            const file = path.join(folder, ref.path);
+            mkdirSync(path.dirname(file), { recursive: true });
+            writeFileSync(file, data);
+          }
+        }
         emit(text, flags.output);
+        const size = Buffer.byteLength(text);
+        if (flags.format === 'openhtf' && size > TOFUPILOT_REPORT_LIMIT) {
+          process.stderr.write(`kiso: warning: the export is ${megabytes(size)}: TofuPilot's OpenHTF import refuses reports over ${megabytes(TOFUPILOT_REPORT_LIMIT)}${flags.inlineAttachments ? '; --no-inline-attachments writes the attachments beside the JSON instead' : ''}\n`);
+        }
+        if (missing.length) {
+          process.stderr.write(`kiso: ${missing.length} attachment(s) missing from the store, exported without their bytes: ${[...new Set(missing)].join(', ')}\n`);
+          return 1;
+        }
+        if (flags.format === 'openhtf' && !flags.inlineAttachments && record.phases.some((phase) => phase.attachments.length)) {
+          process.stderr.write(`Wrote the attachments in ${path.join(path.dirname(flags.output!), `${record.id}.files`)}\n`);
+        }
+        return 0;
       }),
     );
 

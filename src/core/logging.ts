@@ -57,6 +57,29 @@ export function redactLine(line: string): string {
  */
 export const REDACTION = { hooks: { streamWrite: redactLine } } as const;
 
+/** What pino writes in place of a redacted value. */
+export const REDACTION_CENSOR = '[redacted]';
+
+const SECRET_KEYS = new Set(['password', 'api_key', 'apikey', 'token', 'secret', 'key']);
+
+/**
+ * A log line's fields as a report keeps them: keys named like secrets and
+ * values pino redacted are dropped whole, at any depth (pino's paths reach
+ * two levels), so a record or an export never carries one.
+ */
+export function withoutSecrets(value: unknown, depth = 0): unknown {
+  if (value === REDACTION_CENSOR) return undefined;
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => withoutSecrets(item, depth + 1)).filter((item) => item !== undefined);
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (SECRET_KEYS.has(key.toLowerCase())) continue;
+    const kept = withoutSecrets(item, depth + 1);
+    if (kept !== undefined) out[key] = kept;
+  }
+  return out;
+}
+
 /** Turns one pino NDJSON line into the human line the console shows. */
 export function formatLogLine(line: string): string {
   let entry: Record<string, unknown>;

@@ -167,13 +167,13 @@ export class CaseMeasurements {
 
 /** The case's verdict from its measurements: ERROR if one could not be checked, FAIL if one failed or was never set. */
 export function measurementVerdict(results: readonly MeasurementResult[]): { outcome: 'failed' | 'error'; message: string } | undefined {
-  const errored = results.filter((m) => m.outcome === 'ERROR');
-  if (errored.length) return { outcome: 'error', message: errored.map((m) => `measurement ${m.name} ERROR: ${m.message}`).join('; ') };
-  const failed = results.filter((m) => m.outcome === 'FAIL' || m.outcome === 'UNSET');
-  if (failed.length) {
-    return { outcome: 'failed', message: failed.map((m) => `measurement ${m.name} ${m.outcome}: ${m.message}${m.validators.length ? ` [${m.validators.join(', ')}]` : ''}`).join('; ') };
-  }
-  return undefined;
+  // Every measurement that did not pass is named, in the order the case declared them; one that could not be checked makes the case ERROR.
+  const notPassed = results.filter((m) => m.outcome === 'ERROR' || m.outcome === 'FAIL' || m.outcome === 'UNSET');
+  if (!notPassed.length) return undefined;
+  return {
+    outcome: notPassed.some((m) => m.outcome === 'ERROR') ? 'error' : 'failed',
+    message: notPassed.map((m) => `measurement ${m.name} ${m.outcome}: ${m.message}${m.validators.length ? ` [${m.validators.join(', ')}]` : ''}`).join('; '),
+  };
 }
 
 /** Problems with a case's `measurements` declarations, caught when the suite loads rather than mid-run. */

@@ -70,6 +70,8 @@ export interface CaseLogEntry {
   logger?: string;
   /** `file:line` of the suite code that logged it. */
   caller?: string;
+  /** The line's own fields (`ctx.log.info({ version: '1.3.9' }, ...)`), secrets removed. */
+  fields?: Record<string, unknown>;
 }
 
 export interface SuiteResult {

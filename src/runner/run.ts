@@ -2,7 +2,7 @@ import path from 'node:path';
 import { selectedByTags } from './tags.js';
 import type { AuxiliaryHandle } from '../core/auxiliary.js';
 import { KisoError, describeError, isKisoError } from '../core/errors.js';
-import type { Logger } from '../core/logging.js';
+import { withoutSecrets, type Logger } from '../core/logging.js';
 import type { ReporterMux } from '../results/reporters/reporter.js';
 import { CaseEvidence } from '../results/case-evidence.js';
 import { resolveDeclarations, unknownLimitCases, type LimitsTable } from '../results/limits-table.js';
@@ -18,6 +18,9 @@ export interface AuxiliaryProvider {
   start(names: Iterable<string>): Promise<void>;
 }
 
+/** What pino and kiso's own child loggers put on every line; the rest of a line is the caller's fields. */
+const LOG_LINE_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v', 'name', 'suite', 'case', 'caller', 'slot', 'serial', 'python', 'auxiliary', 'connector']);
+
 /** Collects the log lines of the running case for its JUnit system-out. */
 export class OutputCapture {
   current: string[] | undefined;
@@ -29,9 +32,10 @@ export class OutputCapture {
     this.current.push(format(raw));
     if (!this.logs) return;
     try {
-      const entry = JSON.parse(raw) as { level?: number; time?: number; msg?: unknown; name?: string; suite?: string; case?: string; caller?: string };
+      const entry = JSON.parse(raw) as { level?: number; time?: number; msg?: unknown; name?: string; suite?: string; case?: string; caller?: string } & Record<string, unknown>;
       const logger = entry.name ?? (entry.case ? `${entry.suite} › ${entry.case}` : entry.suite);
-      this.logs.push({ level: entry.level ?? 30, time: entry.time ?? Date.now(), message: String(entry.msg ?? ''), logger, caller: entry.caller });
+      const fields = withoutSecrets(Object.fromEntries(Object.entries(entry).filter(([key]) => !LOG_LINE_KEYS.has(key)))) as Record<string, unknown>;
+      this.logs.push({ level: entry.level ?? 30, time: entry.time ?? Date.now(), message: String(entry.msg ?? ''), logger, caller: entry.caller, ...(Object.keys(fields).length ? { fields } : {}) });
     } catch {
       this.logs.push({ level: 30, time: Date.now(), message: raw.trimEnd() });
     }

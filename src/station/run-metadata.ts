@@ -14,6 +14,11 @@ export interface MetadataFlags {
   revision?: string;
   batchNumber?: string;
   stationName?: string;
+  operatedBy?: string;
+  /** `--sub-unit SN`, repeated. */
+  subUnit?: string[];
+  /** The fixture slot of the unit: set by the fixture runner, not a flag. */
+  slot?: number;
 }
 
 /** What a serial hook receives: enough to talk to a scanner and to say which station asks. */
@@ -58,6 +63,9 @@ export async function resolveRunMetadata(config: StationConfig, flags: MetadataF
     partNumber: flags.partNumber ?? yaml.partNumber,
     revision: flags.revision ?? yaml.revision,
     batchNumber: flags.batchNumber ?? yaml.batchNumber,
+    operatedBy: flags.operatedBy,
+    subUnits: flags.subUnit?.length ? [...flags.subUnit] : undefined,
+    slot: flags.slot,
   };
   if (meta.serialNumber === undefined && yaml.serialHook) {
     const hook = await loadHook(config);

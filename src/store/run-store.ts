@@ -10,7 +10,7 @@ import type { RunRecord } from '../results/record/types.js';
  *   records/2025-11/20251123-103112-k3f9q2a1.json        one run record
  *   records/2025-11/20251123-103112-k3f9q2a1.files/...   its attachments
  *   index/runs.ndjson                                    one line per run, every run
- *   index/serial/SN-0001.ndjson                          one line per run of that unit
+ *   index/serial/sn-0001.ndjson                          one line per run of that unit (named in lower case)
  *
  * A record is written to a temporary file and renamed, so a reader never sees
  * half of one. Index lines are appended with O_APPEND in one write each, which
@@ -54,6 +54,14 @@ export interface ListFilter {
 /** `$KISO_STORE`, else `~/.kiso`: one store per station machine, whatever folder kiso runs from. */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.KISO_STORE ? path.resolve(env.KISO_STORE) : path.join(homedir(), '.kiso');
+}
+
+/**
+ * Serial numbers match whatever their case, as TofuPilot matches them:
+ * `sn-a-17` finds the runs of `SN-A-17`. Records keep the spelling they were given.
+ */
+export function serialKey(serial: string): string {
+  return serial.toLowerCase();
 }
 
 /** A serial number as a file name: anything outside [A-Za-z0-9._-] is %-escaped, so no serial can name a path. */
@@ -114,7 +122,13 @@ export class RunStore {
   }
 
   private serialIndex(serial: string): string {
-    return path.join(this.root, 'index', 'serial', serialFileName(serial));
+    return path.join(this.root, 'index', 'serial', serialFileName(serialKey(serial)));
+  }
+
+  /** The unit's index lines: its file, and the file a store older than case-insensitive lookup named with this exact spelling (until `kiso runs reindex`). */
+  private serialLines(serial: string): string[] {
+    const files = [...new Set([this.serialIndex(serial), path.join(this.root, 'index', 'serial', serialFileName(serial))])];
+    return files.filter((file) => existsSync(file)).flatMap((file) => readFileSync(file, 'utf8').split('\n'));
   }
 
   /** records/YYYY-MM/ID.json, relative to the store: the id says where, so `show` needs no index. */
@@ -156,17 +170,15 @@ export class RunStore {
 
   /** Runs matching every filter given, newest first. */
   list(filter: ListFilter = {}): IndexEntry[] {
-    const source = filter.serial !== undefined ? this.serialIndex(filter.serial) : this.indexFile;
-    if (!existsSync(source)) return [];
+    const lines = filter.serial !== undefined ? this.serialLines(filter.serial) : existsSync(this.indexFile) ? readFileSync(this.indexFile, 'utf8').split('\n') : [];
     // A cheap text test before parsing: at 100,000 runs most lines are never parsed.
     const needles = [
       filter.procedure !== undefined && `"procedure_id":${JSON.stringify(filter.procedure)}`,
       filter.partNumber !== undefined && `"part_number":${JSON.stringify(filter.partNumber)}`,
       filter.outcome !== undefined && `"outcome":${JSON.stringify(filter.outcome)}`,
-      filter.serial !== undefined && `"serial_number":${JSON.stringify(filter.serial)}`,
     ].filter((needle): needle is string => !!needle);
     const byId = new Map<string, IndexEntry>();
-    for (const line of readFileSync(source, 'utf8').split('\n')) {
+    for (const line of lines) {
       if (!line || !needles.every((needle) => line.includes(needle))) continue;
       let entry: IndexEntry;
       try {
@@ -174,6 +186,7 @@ export class RunStore {
       } catch {
         continue; // a line cut by a power loss: the record file is still there (kiso runs reindex)
       }
+      if (filter.serial !== undefined && serialKey(entry.serial_number ?? '') !== serialKey(filter.serial)) continue;
       if (filter.station !== undefined && entry.station !== filter.station) continue;
       if (filter.since !== undefined || filter.until !== undefined) {
         const at = Date.parse(entry.started_at);
@@ -231,7 +244,7 @@ export class RunStore {
     const lines = records.map((record) => {
       const line = JSON.stringify(indexEntry(record, this.relativeRecordPath(record.id)));
       const serial = record.unit_under_test.serial_number;
-      if (serial) bySerial.set(serial, [...(bySerial.get(serial) ?? []), line]);
+      if (serial) bySerial.set(serialKey(serial), [...(bySerial.get(serialKey(serial)) ?? []), line]);
       return line;
     });
     writeFileSync(path.join(fresh, 'runs.ndjson'), lines.map((line) => `${line}\n`).join(''));

@@ -68,7 +68,7 @@ describe('HTML report in a real browser', { skip: existsSync(CHROMIUM) ? false :
     assert.match(text(charts[1]!), /load_step: voltage \(V\) against time \(ms\)/);
 
     // Logs and attachments.
-    assert.match(text(elements(dom, 'details', 'class="logs"')[0]!), /INFO supply rail measured test_power_board\.ts:\d+/);
+    assert.match(text(elements(dom, 'details', 'class="logs"')[0]!), /INFO supply rail measured volts=5\.6 test_power_board\.ts:\d+/);
     const attachment = elements(dom, 'li', 'data-attachment="load_step.csv"')[0]!;
     const href = /href="data:text\/csv;base64,([^"]+)"/.exec(attachment)![1]!;
     assert.match(Buffer.from(href, 'base64').toString(), /^time_ms,current_mA,voltage_V\n/);

@@ -140,7 +140,7 @@ class BareAssert(pykiso.BasicTest):
     assert.match(result.stdout, /SKIP +\[1\.5\] Marked\.test_run/);
     assert.match(result.stdout, /FAIL +\[1\.6\] BareAssert\.test_run .*\n +AssertionError: arithmetic \(test_outcomes\.py:37\)/);
     const xml = readFileSync(junit, 'utf8');
-    assert.match(xml, /<failure message="b'\\x01' != b'\\x02' : echo is 02 \(test_outcomes\.py:9\)" type="AssertionError">Traceback \(most recent call last\):\n {2}File &quot;[^&]*test_outcomes\.py&quot;, line 9, in test_run/);
+    assert.match(xml, /<failure message="b'\\x01' != b'\\x02' : echo is 02 \(test_outcomes\.py:9\)" type="AssertionError">b'\\x01' != b'\\x02' : echo is 02 \(test_outcomes\.py:9\)\nTraceback \(most recent call last\):\n {2}File &quot;[^&]*test_outcomes\.py&quot;, line 9, in test_run/);
     assert.match(xml, /<skipped message="no relay on this bench"/);
     const phases = storedRecord(dir).phases;
     assert.deepEqual(phases.map((p) => p.outcome), ['FAIL', 'ERROR', 'SKIP', 'FAIL', 'SKIP', 'FAIL']);

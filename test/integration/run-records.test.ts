@@ -40,7 +40,7 @@ describe('the run record of a real run', () => {
     assert.equal(record.outcome, 'PASS');
     assert.equal(record.procedure_id, 'FVT-POWER');
     assert.equal(record.procedure_version, '1.4.0');
-    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-IT-1', part_number: 'PB-100', revision: 'C', batch_number: 'LOT-9' });
+    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-IT-1', part_number: 'PB-100', revision: 'C', batch_number: 'LOT-9', sub_units: [] });
     assert.equal(record.station.name, 'bench-1');
 
     const supply = measurement(record, 'supply rail', 'supply_voltage');
@@ -124,6 +124,14 @@ describe('kiso runs', () => {
     assert.match(lines[2]!, new RegExp(`^${ids['SN-A/4.98']} .* PASS +3/3 `));
   });
 
+  it('list --serial matches whatever the letter case, and shows the serial as it was given', async () => {
+    await ready;
+    const result = await runs('list', '--serial', 'sn-a', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const listed = JSON.parse(result.stdout) as IndexEntry[];
+    assert.deepEqual(listed.map((e) => [e.id, e.serial_number]), [[ids['SN-A/5.6'], 'SN-A'], [ids['SN-A/4.98'], 'SN-A']]);
+  });
+
   it('list filters by outcome, procedure, part number and date, and prints JSON for scripts', async () => {
     await ready;
     const json = async (...args: string[]): Promise<IndexEntry[]> => JSON.parse((await runs('list', '--json', ...args)).stdout) as IndexEntry[];
@@ -170,7 +178,7 @@ describe('kiso runs', () => {
     assert.equal(rail.measurements.supply_voltage.measured_value, 4.98);
     const identity = exported.phases.find((p: { name: string }) => p.name === 'identity');
     assert.equal(Buffer.from(identity.attachments['device_info.json'].data, 'base64').toString().includes('"firmware": "1.4.2"'), true);
-    assert.ok(exported.log_records.some((l: { message: string; level: number }) => l.message === 'supply rail measured' && l.level === 20));
+    assert.ok(exported.log_records.some((l: { message: string; level: number }) => l.message === 'supply rail measured volts=4.98' && l.level === 20));
   });
 });
 

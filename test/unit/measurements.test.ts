@@ -100,6 +100,20 @@ describe('measurement outcomes', () => {
     assert.equal(measurementVerdict([evaluate({ name: 'a', limits: { upper: 1 } }, 2), evaluate({ name: 'b', limits: { upper: 1 } }, 'x')])?.outcome, 'error');
   });
 
+  it('the verdict names every measurement that did not pass, the ERROR one and the FAIL ones alike', () => {
+    const verdict = measurementVerdict([
+      evaluate({ name: 'rail', units: 'V', limits: { lower: 4.75, upper: 5.25 } }, 5.6),
+      evaluate({ name: 'ok', limits: { upper: 1 } }, 0),
+      evaluate({ name: 'mode', limits: { upper: 1 } }, 'x'),
+      evaluate({ name: 'gain' }, undefined),
+    ]);
+    assert.equal(verdict?.outcome, 'error');
+    assert.equal(
+      verdict?.message,
+      'measurement rail FAIL: 5.6 is above the upper limit 5.25 [4.75 <= x <= 5.25]; measurement mode ERROR: numeric limits (x <= 1) cannot check string \'x\' [x <= 1]; measurement gain UNSET: declared but never set',
+    );
+  });
+
   it('declarations are checked when the suite loads', () => {
     assert.deepEqual(checkDeclarations([{ name: 'a' }, { name: 'b', limits: { lower: 2, upper: 1 } }]), ['measurement "b": lower limit 2 is above upper limit 1']);
     assert.match(checkDeclarations([{ name: 'a' }, { name: 'a' }])[0]!, /declared twice/);

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CaseAttachments } from '../../src/results/attachments.js';
 import { evaluate } from '../../src/results/measurements.js';
-import { isoDuration, newRunId, RunRecordBuilder } from '../../src/results/record/builder.js';
+import { isoDuration, newRunId, numericBounds, RunRecordBuilder } from '../../src/results/record/builder.js';
 import { renderHtml } from '../../src/results/record/html.js';
 import { toOpenHtf } from '../../src/results/record/openhtf.js';
 import { niceTicks } from '../../src/results/record/svg-chart.js';
-import { RunStore, serialFileName } from '../../src/store/run-store.js';
+import { indexEntry, RunStore, serialFileName } from '../../src/store/run-store.js';
 import { caseResult, META, recordOf, recordSchemaErrors } from '../helpers/records.js';
 
 const attachments = new CaseAttachments();
@@ -48,7 +48,7 @@ describe('the run record', () => {
     assert.deepEqual(recordSchemaErrors(record), []);
     assert.equal(record.outcome, 'ERROR');
     assert.equal(record.run_passed, false);
-    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-0001', part_number: 'PB-100', revision: 'C', batch_number: 'W47' });
+    assert.deepEqual(record.unit_under_test, { serial_number: 'SN-0001', part_number: 'PB-100', revision: 'C', batch_number: 'W47', sub_units: [] });
     assert.equal(record.duration, 'PT1.5S');
     assert.deepEqual(record.counts, { passed: 1, failed: 1, error: 1, skipped: 1, total: 4 });
     assert.deepEqual(record.outcome_details.map((d) => d.code), ['FAIL', 'KISO_TIMEOUT']);
@@ -82,6 +82,18 @@ describe('the run record', () => {
     assert.equal(record.phases.length, 1);
   });
 
+  it("TofuPilot's lower_limit / upper_limit are the numeric bounds the limits imply", () => {
+    assert.deepEqual(numericBounds({ lower: 1, upper: 2 }), { lower: 1, upper: 2 });
+    assert.deepEqual(numericBounds({ upper: 2 }), { upper: 2 });
+    assert.deepEqual(numericBounds({ within: { nominal: 5, percent: 10 } }), { lower: 4.5, upper: 5.5 });
+    assert.deepEqual(numericBounds({ lower: 4.8, within: { nominal: 5, absolute: 0.5 } }), { lower: 4.8, upper: 5.5 });
+    assert.deepEqual(numericBounds({ equals: 3 }), { lower: 3, upper: 3 });
+    assert.deepEqual(numericBounds({ regex: 'x', equals: true }), {});
+    const m = richRecord().phases[0]!.measurements;
+    assert.deepEqual([m[0]!.lower_limit, m[0]!.upper_limit], [4.75, 5.25]);
+    assert.equal('lower_limit' in m[1]!, false, 'a regex has no numeric bound');
+  });
+
   it('ids sort by start time and durations are ISO 8601', () => {
     assert.match(newRunId(new Date('2025-11-23T10:31:12.345Z')), /^20251123-103112-[a-z0-9]{8}$/);
     assert.notEqual(newRunId(), newRunId());
@@ -106,7 +118,9 @@ describe('OpenHTF export', () => {
     assert.deepEqual(Object.keys(exported.code_info), ['name', 'docstring', 'sourcecode']);
     assert.equal(exported.metadata.test_name, 'Power board functional test');
     assert.ok('config' in exported.metadata);
-    assert.deepEqual(exported.outcome_details[1], { code: 'KISO_TIMEOUT', description: '[1.4] hangs: case "hangs" timed out after 200 ms' });
+    // OpenHTF's code is the exception class of the phase that raised.
+    assert.deepEqual(exported.outcome_details[1], { code: 'KisoError', description: 'case "hangs" timed out after 200 ms' });
+    assert.equal(toOpenHtf(recordOf([caseResult()], { serialNumber: undefined }), () => undefined).dut_id, 'UNKNOWN_DUT', "OpenHTF's default_dut_id");
   });
 
   it('phases carry measurements by name, with units, dimensions, validators and outcomes', () => {
@@ -114,18 +128,20 @@ describe('OpenHTF export', () => {
     for (const key of ['name', 'descriptor_id', 'codeinfo', 'measurements', 'options', 'start_time_millis', 'end_time_millis', 'attachments', 'result', 'outcome']) assert.ok(key in phase, `phase misses ${key}`);
     assert.deepEqual(phase.measurements.supply_voltage, { name: 'supply_voltage', outcome: 'PASS', validators: ['4.75 <= x <= 5.25'], units: { name: 'volt', code: 'VLT', suffix: 'V' }, measured_value: 4.98 });
     const iv = phase.measurements.iv_curve;
-    assert.deepEqual(iv.dimensions, [{ name: 'second [unit of time]', code: 'SEC', suffix: 's', description: 'time' }, { name: 'volt', code: 'VLT', suffix: 'V', description: 'voltage' }]);
+    assert.deepEqual(iv.dimensions, [{ code: 'SEC', description: 'time', name: 'time', suffix: 's' }, { code: 'VLT', description: 'voltage', name: 'voltage', suffix: 'V' }], "a Dimension's name is its axis name");
     assert.deepEqual(iv.units, { name: 'ampere', code: 'AMP', suffix: 'A' });
     assert.deepEqual(iv.measured_value, [[0, 5, 0.1], [1, 5, 0.5]]);
     assert.equal(phase.result.phase_result, 'CONTINUE');
     assert.deepEqual(phase.attachments['trace.csv'], { mimetype: 'text/csv', sha1: record.phases[0]!.attachments[0]!.sha1, data: Buffer.from('t,v\n0,5\n').toString('base64') });
     assert.equal(exported.phases[2].measurements.t.outcome, 'SKIPPED');
-    assert.equal(exported.phases[3].result.phase_result.exc_type, 'KisoError');
+    assert.equal(exported.phases[3].result.phase_result.exc_type, "<class 'KisoError'>", "Python's str() of the class");
+    assert.deepEqual(phase.measurements.self_test.validators, ['x == True']);
+    assert.deepEqual(phase.measurements.firmware.validators, ["'x' matches /^1\\.4/"]);
     assert.equal(exported.phases[3].outcome, 'ERROR');
   });
 
   it('log records have the fields of OpenHTF\'s LogRecord', () => {
-    assert.deepEqual(exported.log_records, [{ level: 20, logger_name: 'power board › supply rail', source: 'suites/test_power.ts', lineno: 42, timestamp_millis: Date.parse('2025-11-23T10:00:00.050Z'), message: 'rail ok' }]);
+    assert.deepEqual(exported.log_records, [{ level: 20, logger_name: 'power board › supply rail', source: 'test_power.ts', lineno: 42, timestamp_millis: Date.parse('2025-11-23T10:00:00.050Z'), message: 'rail ok' }]);
   });
 });
 
@@ -192,6 +208,28 @@ describe('the run store', () => {
     assert.equal(store.reindex(), 2);
     assert.deepEqual(store.list().map((e) => e.serial_number).sort(), ['SN-1', 'SN-2']);
     assert.equal(store.list({ serial: 'SN-2' })[0]!.id, orphan.id);
+  });
+
+  it('finds a unit whatever the letter case of its serial number, and keeps its spelling', () => {
+    const store = fresh();
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-A-17' }, day(1)));
+    store.commit(recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'sn-a-17' }, day(2)));
+    store.commit(recordOf([caseResult()], { serialNumber: 'SN-A-170' }, day(3)));
+    for (const asked of ['sn-a-17', 'SN-A-17', 'Sn-A-17']) assert.deepEqual(store.list({ serial: asked }).map((e) => e.serial_number), ['sn-a-17', 'SN-A-17'], asked);
+    assert.equal(store.list({ serial: 'sn-a-17', outcome: 'PASS' }).length, 1);
+    assert.equal(store.reindex(), 3);
+    assert.deepEqual(store.list({ serial: 'SN-a-17' }).map((e) => e.serial_number), ['sn-a-17', 'SN-A-17'], 'after reindex too');
+  });
+
+  it('a store written before case-insensitive lookup still finds a unit by its exact spelling', () => {
+    const store = fresh();
+    const record = recordOf([caseResult()], { serialNumber: 'SN-OLD' });
+    store.writeRecord(record);
+    mkdirSync(path.join(store.root, 'index', 'serial'), { recursive: true });
+    writeFileSync(path.join(store.root, 'index', 'serial', 'SN-OLD.ndjson'), `${JSON.stringify(indexEntry(record, store.relativeRecordPath(record.id)))}\n`);
+    assert.deepEqual(store.list({ serial: 'SN-OLD' }).map((e) => e.id), [record.id]);
+    store.reindex();
+    assert.deepEqual(store.list({ serial: 'sn-old' }).map((e) => e.id), [record.id], 'reindex names the file in lower case');
   });
 
   it('a serial number can never name a path outside the store', () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { CheckResult } from '../checks.js';
+import type { Limits } from '../limits.js';
 import type { MeasuredValue, MeasurementResult } from '../measurements.js';
 import { kisoVersion } from '../../core/package-root.js';
 import type { CaseLogEntry, CaseResult, Outcome, RunResult } from '../outcomes.js';
@@ -19,6 +20,12 @@ export interface RunMetadata {
   partNumber?: string;
   revision?: string;
   batchNumber?: string;
+  /** Who ran the test (TofuPilot's operated_by). */
+  operatedBy?: string;
+  /** Serial numbers of the sub-assemblies built into the unit. */
+  subUnits?: string[];
+  /** The fixture slot the unit sat in (1-based), with fixture slots. */
+  slot?: number;
 }
 
 /** `20251123-103112-k3f9q2a1`: sortable by UTC start time, unique across processes by its random tail. */
@@ -54,12 +61,36 @@ function jsonSafe(value: MeasuredValue): MeasuredValue {
   return Array.isArray(value) ? value.map((row) => row.map(cell)) : (cell(value) as MeasuredValue);
 }
 
+/** TofuPilot's lower_limit / upper_limit: the numeric bounds every limit given implies (a tolerance is nominal ± it). */
+export function numericBounds(limits: Limits): { lower?: number; upper?: number } {
+  const lows: number[] = [];
+  const highs: number[] = [];
+  if (limits.lower !== undefined) lows.push(limits.lower);
+  if (limits.upper !== undefined) highs.push(limits.upper);
+  if (typeof limits.equals === 'number') {
+    lows.push(limits.equals);
+    highs.push(limits.equals);
+  }
+  if (limits.within) {
+    const { nominal, percent, absolute } = limits.within;
+    const tolerance = percent !== undefined ? Math.abs(nominal * percent) / 100 : (absolute ?? 0);
+    lows.push(nominal - tolerance);
+    highs.push(nominal + tolerance);
+  }
+  return { ...(lows.length ? { lower: Math.max(...lows) } : {}), ...(highs.length ? { upper: Math.min(...highs) } : {}) };
+}
+
 function measurementRecord(m: MeasurementResult): MeasurementRecord {
   const out: MeasurementRecord = { name: m.name, outcome: m.outcome, validators: m.validators };
   if (m.value !== undefined) out.measured_value = jsonSafe(m.value);
   if (m.units !== undefined) out.units = m.units;
   if (m.dimensions) out.dimensions = m.dimensions;
-  if (m.limits) out.limits = m.limits;
+  if (m.limits) {
+    out.limits = m.limits;
+    const { lower, upper } = numericBounds(m.limits);
+    if (lower !== undefined) out.lower_limit = lower;
+    if (upper !== undefined) out.upper_limit = upper;
+  }
   if (m.limitsSource) out.limits_source = m.limitsSource;
   if (m.docstring) out.docstring = m.docstring;
   if (m.message) out.message = m.message;
@@ -81,6 +112,7 @@ function logRecord(entry: CaseLogEntry, stationDir: string): LogRecord {
     logger_name: entry.logger ?? null,
     source_file: site ? sourceFile(site[1]!, stationDir) : null,
     line_number: site ? Number(site[2]) : null,
+    ...(entry.fields && Object.keys(entry.fields).length ? { fields: entry.fields } : {}),
   };
 }
 
@@ -113,7 +145,7 @@ export class RunRecordBuilder {
   private readonly results: CaseResult[] = [];
 
   constructor(
-    private readonly meta: RunMetadata,
+    readonly meta: RunMetadata,
     id?: string,
   ) {
     this.id = id ?? newRunId();
@@ -188,8 +220,15 @@ export class RunRecordBuilder {
       procedure_id: m.procedureId ?? null,
       procedure_name: m.procedureName ?? null,
       procedure_version: m.procedureVersion ?? null,
-      unit_under_test: { serial_number: m.serialNumber ?? null, part_number: m.partNumber ?? null, revision: m.revision ?? null, batch_number: m.batchNumber ?? null },
-      station: { name: m.stationName, hostname: hostname(), config_file: m.configFile, kiso_version: kisoVersion() },
+      unit_under_test: {
+        serial_number: m.serialNumber ?? null,
+        part_number: m.partNumber ?? null,
+        revision: m.revision ?? null,
+        batch_number: m.batchNumber ?? null,
+        sub_units: (m.subUnits ?? []).map((serial) => ({ serial_number: serial })),
+      },
+      operated_by: m.operatedBy ?? null,
+      station: { name: m.stationName, hostname: hostname(), config_file: m.configFile, kiso_version: kisoVersion(), ...(m.slot !== undefined ? { slot: m.slot } : {}) },
       started_at: new Date(this.startedAt).toISOString(),
       ended_at: new Date(endedAt).toISOString(),
       duration: isoDuration(durationMs),

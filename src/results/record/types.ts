@@ -21,6 +21,8 @@ export interface UnitUnderTest {
   part_number: string | null;
   revision: string | null;
   batch_number: string | null;
+  /** The sub-assemblies built into the unit, by serial number (TofuPilot's sub_units); absent in records from before it. */
+  sub_units?: Array<{ serial_number: string }>;
 }
 
 export interface OutcomeDetail {
@@ -35,6 +37,9 @@ export interface MeasurementRecord {
   units?: string;
   dimensions?: Dimension[];
   limits?: Limits;
+  /** TofuPilot's bounds, beside `limits`: the numeric range the limits imply. */
+  lower_limit?: number;
+  upper_limit?: number;
   limits_source?: 'code' | 'limits file';
   validators: string[];
   docstring?: string;
@@ -58,6 +63,8 @@ export interface LogRecord {
   logger_name: string | null;
   source_file: string | null;
   line_number: number | null;
+  /** The line's structured fields (`ctx.log.info({ version: '1.3.9' }, 'firmware version')`), minus keys named like secrets; absent when it had none. */
+  fields?: Record<string, unknown>;
 }
 
 export interface PromptRecord {
@@ -119,7 +126,10 @@ export interface RunRecord {
   procedure_name: string | null;
   procedure_version: string | null;
   unit_under_test: UnitUnderTest;
-  station: { name: string; hostname: string; config_file: string; kiso_version: string };
+  /** Who ran the test (TofuPilot's operated_by); absent in records from before it. */
+  operated_by?: string | null;
+  /** `slot`: the fixture slot the unit sat in (1-based), only with fixture slots. */
+  station: { name: string; hostname: string; config_file: string; kiso_version: string; slot?: number };
   started_at: string;
   ended_at: string;
   /** ISO 8601 duration, e.g. PT1.234S. */

@@ -4,7 +4,7 @@ import { describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import type { Attachment } from '../attachments.js';
 import { RunRecordBuilder, type RunMetadata } from '../record/builder.js';
-import { renderHtml } from '../record/html.js';
+import { EMBED_LIMIT, renderHtml } from '../record/html.js';
 import { renderStepReport } from '../record/step-report.js';
 import type { RunRecord } from '../record/types.js';
 import type { CaseResult, RunResult } from '../outcomes.js';
@@ -67,6 +67,8 @@ export class RunRecordReporter implements Reporter {
   private lastPartialWrite = 0;
   /** Attachment bytes by stored path, for the HTML report. */
   private readonly attachments = new Map<string, Uint8Array>();
+  /** Where each attachment was stored (absolute), by its record path. */
+  private readonly storedFiles = new Map<string, string>();
 
   constructor(private readonly options: RunRecordReporterOptions) {
     this.builder = new RunRecordBuilder(options.meta);
@@ -106,11 +108,12 @@ export class RunRecordReporter implements Reporter {
 
   private keep(storedPath: string, attachment: Attachment): void {
     try {
-      this.options.store?.writeAttachment(this.id, storedPath, attachment.data);
+      const file = this.options.store?.writeAttachment(this.id, storedPath, attachment.data);
+      if (file) this.storedFiles.set(storedPath, file);
     } catch (error) {
       this.options.log?.error({ err: error }, `cannot store attachment ${attachment.name}: ${describeError(error)}`);
     }
-    if (this.options.htmlFile) this.attachments.set(storedPath, attachment.data);
+    if (this.options.htmlFile && attachment.data.length <= EMBED_LIMIT) this.attachments.set(storedPath, attachment.data);
   }
 
   private writePartial(force: boolean): void {
@@ -128,7 +131,7 @@ export class RunRecordReporter implements Reporter {
     if (this.options.store) this.recordFile = this.options.store.commit(record);
     if (this.options.htmlFile) {
       mkdirSync(path.dirname(this.options.htmlFile), { recursive: true });
-      writeFileSync(this.options.htmlFile, renderHtml(record, (_phase, ref) => this.attachments.get(ref.path)));
+      writeFileSync(this.options.htmlFile, renderHtml(record, (_phase, ref) => this.attachments.get(ref.path), { htmlFile: this.options.htmlFile, attachmentFile: (ref) => this.storedFiles.get(ref.path) }));
     }
     if (this.options.stepReportFile) {
       mkdirSync(path.dirname(this.options.stepReportFile), { recursive: true });
