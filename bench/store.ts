@@ -5,7 +5,7 @@ import { evaluate } from '../src/results/measurements.js';
 import { RunRecordBuilder } from '../src/results/record/builder.js';
 import type { RunRecord } from '../src/results/record/types.js';
 import type { CaseResult } from '../src/results/outcomes.js';
-import { indexEntry, RunStore } from '../src/store/run-store.js';
+import { indexEntry, JsonFileStore as RunStore } from '../src/store/json-file-store.js';
 import { median, result, type BenchResult } from './harness.js';
 
 /**

@@ -128,7 +128,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`kiso: ${error.message}\nTry 'kiso --help'.\n`);
       return EXIT.usage;
     }
-    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE') || isKisoError(error, 'KISO_SELECTION_EMPTY')) {
+    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE') || isKisoError(error, 'KISO_SELECTION_EMPTY') || isKisoError(error, 'KISO_STATION_PROCEDURE')) {
       process.stderr.write(`kiso: ${error.message}\n`);
       return EXIT.usage;
     }

@@ -18,7 +18,7 @@ export function addRecordOptions(command: Command): Command {
     .option('--revision <rev>', 'hardware revision (default: station.revision)')
     .option('--batch-number <batch>', 'batch / lot (default: station.batch_number)')
     .option('--station-name <name>', 'station name (default: station.name, else the host name)')
-    .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
+    .option('--store <path|url>', 'station store folder (default: $KISO_STORE, else ~/.kiso), or a fleet store postgres://ROLE@HOST/DB (runs are recorded on the station first, then pushed)')
     .option('--no-record', 'do not write a run record')
     .option('--html <file>', 'write a self-contained HTML report of the run');
 }

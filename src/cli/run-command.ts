@@ -11,7 +11,7 @@ import { runStation } from '../runner/run-station.js';
 import type { Slot } from '../slots/duts.js';
 import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
 import { loadAll } from './load-stations.js';
-import { openRunRecord, recordSummary } from './record-options.js';
+import { checkLinks, openRunRecord, pushToFleet, recordSummary } from './record-options.js';
 import type { RecordFlags } from './record-flags.js';
 import { suggest } from '../core/suggest.js';
 import { EXIT, UsageError } from './usage.js';
@@ -122,6 +122,8 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
   const startedAt = new Date();
   const openLog = (logPath: string | undefined) => createLogger({ level: flags.logLevel, file: logFileFor(logPath, startedAt), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
   let { logger, flush } = openLog(logPaths[0]);
+  // A station may run only the procedures linked to it: refused here, before anything opens.
+  if (flags.record !== false) for (const config of configs) await checkLinks(config, flags, logger);
   // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
   const strayErrors = new StrayErrors();
   process.on('unhandledRejection', (reason) => {
@@ -163,6 +165,7 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     if (slots) {
       const passed = await runFixture(config, slots, flags, { ...selection, logger, signal: interrupt.signal, configCount: configs.length, startedAt });
       if (!passed) exitCode = EXIT.failed;
+      process.stdout.write(await pushToFleet(config, flags, logger));
       if (flags.failfast && !passed) break;
       continue;
     }
@@ -180,6 +183,7 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     }
     if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
     process.stdout.write(recordSummary(record, flags.html, config, configs.length));
+    process.stdout.write(await pushToFleet(config, flags, logger));
     if (flags.failfast && result.outcome !== 'passed') break;
   }
   if (reportFailures.size) {

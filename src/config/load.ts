@@ -38,6 +38,7 @@ interface RawStation {
   station?: unknown;
   limits?: unknown;
   requirements?: unknown;
+  store?: unknown;
 }
 
 let stationSchema: object | undefined;
@@ -135,8 +136,11 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
   const station = readStationMeta(data.station, resolvePath, report);
   const limits = loadLimits(data.limits, ['limits'], sources, resolvePath, options.env ?? process.env, issues, loaded.files);
 
+  // A fleet URL as written (ENV{} substituted); a folder against the YAML's own folder.
+  const store = typeof data.store === 'string' && data.store ? (/^postgres(ql)?:\/\//i.test(data.store) ? data.store : resolvePath(['store'], data.store)) : undefined;
+
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits };
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits, ...(store ? { store } : {}) };
 }
 
 /** `pykiso.lib.auxiliaries.mp_proxy_auxiliary` → MpProxyAuxiliary: the built-in a pykiso module name stands for. */

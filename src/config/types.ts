@@ -49,5 +49,7 @@ export interface StationConfig {
   station: StationMeta;
   /** `limits:`: measurement limits that replace the suites' own. */
   limits: LimitsTable;
+  /** `store:`: a postgres:// fleet store URL, or a station store folder (resolved against the YAML's folder). */
+  store?: string;
 }
 

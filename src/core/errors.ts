@@ -30,6 +30,8 @@ export const ERRORS = {
   KISO_UDS_INVALID_RESPONSE: 'a UDS response does not match its request',
   KISO_SERIAL_HOOK: "the station's serial-number hook failed or returned no serial",
   KISO_STORE: 'the run store cannot be read or written, or has no such run',
+  KISO_STORE_UNREACHABLE: 'the fleet store (PostgreSQL) cannot be reached now; runs wait in the outbox',
+  KISO_STATION_PROCEDURE: 'the station is not linked to the procedure of the run',
   KISO_ABORTED: 'the run was interrupted',
 } as const;
 

@@ -1,25 +1,30 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../../src/results/record/types.js';
-import type { IndexEntry } from '../../src/store/run-store.js';
+import type { RunSummary as IndexEntry } from '../../src/store/types.js';
+import { StationStore } from '../../src/store/sqlite-store.js';
 import { CLI, ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { recordSchemaErrors } from '../helpers/records.js';
 
 const EXAMPLE = 'examples/templates/measurements.yaml';
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'kiso-records-'));
 
-/** The record file the run printed ("Run record: FILE (kiso runs show ID)"), parsed. */
+/** The record the run printed ("Run record: ID in DB (kiso runs show ID)"), read from that store's database. */
 function printedRecord(result: CliResult): RunRecord {
-  const match = /^Run record: (.+) \(kiso runs show (\S+)\)$/m.exec(result.stdout);
+  const match = /^Run record: (\S+) in (.+) \(kiso runs show (\S+)\)$/m.exec(result.stdout);
   assert.ok(match, `no "Run record:" line in:\n${result.stdout}\n${result.stderr}`);
-  const record = JSON.parse(readFileSync(match[1]!, 'utf8')) as RunRecord;
-  assert.equal(record.id, match[2]);
-  return record;
+  assert.equal(match[1], match[3]);
+  const store = StationStore.open(path.dirname(match[2]!));
+  try {
+    return store.read(match[1]!);
+  } finally {
+    store.close();
+  }
 }
 
 const phase = (record: RunRecord, name: string) => record.phases.find((p) => p.name === name)!;
@@ -36,7 +41,7 @@ describe('the run record of a real run', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const record = printedRecord(result);
     assert.deepEqual(recordSchemaErrors(record), []);
-    assert.ok(result.stdout.includes(`Run record: ${path.join(store, 'records')}`), 'the record is in the store KISO_STORE names');
+    assert.ok(result.stdout.includes(` in ${path.join(store, 'kiso.db')} `), 'the record is in the store KISO_STORE names');
     assert.equal(record.outcome, 'PASS');
     assert.equal(record.procedure_id, 'FVT-POWER');
     assert.equal(record.procedure_version, '1.4.0');
@@ -54,7 +59,7 @@ describe('the run record of a real run', () => {
     assert.equal(measurement(record, 'load step response', 'recovery_time').units, 'ms');
 
     const csv = phase(record, 'load step response').attachments.find((a) => a.name === 'load_step.csv')!;
-    const stored = readFileSync(path.join(store, 'records', record.id.slice(0, 4) + '-' + record.id.slice(4, 6), csv.path));
+    const stored = readFileSync(path.join(store, 'attachments', csv.sha1.slice(0, 2), csv.sha1));
     assert.equal(createHash('sha1').update(stored).digest('hex'), csv.sha1);
     assert.match(stored.toString(), /^time_ms,current_mA,voltage_V\n0,0,5\.000/);
 
@@ -183,14 +188,12 @@ describe('the store under concurrent writers', () => {
     assert.equal(b.code, 0, b.stderr);
     const printed = [...a.stdout.matchAll(/kiso runs show (\S+)\)/g), ...b.stdout.matchAll(/kiso runs show (\S+)\)/g)].map((m) => m[1]);
     assert.equal(printed.length, 10);
-    const lines = readFileSync(path.join(store, 'index', 'runs.ndjson'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, 10);
-    const entries = lines.map((line) => JSON.parse(line) as IndexEntry);
+    const entries = JSON.parse((await runCli(['runs', 'list', '--json', '--store', store])).stdout) as IndexEntry[];
     assert.deepEqual(entries.map((e) => e.id).sort(), printed.sort());
     for (const serial of ['SN-P1', 'SN-P2']) {
       const listed = JSON.parse((await runCli(['runs', 'list', '--serial', serial, '--json', '--store', store])).stdout) as IndexEntry[];
       assert.equal(listed.length, 5, serial);
-      for (const entry of listed) assert.ok(existsSync(path.join(store, entry.file)));
+      for (const entry of listed) assert.equal((JSON.parse((await runCli(['runs', 'show', entry.id, '--json', '--store', store])).stdout) as RunRecord).id, entry.id);
     }
   });
 });
@@ -241,12 +244,12 @@ describe('a run that does not reach its end still leaves its record', () => {
     assert.equal(result.code, 7);
     const listed = JSON.parse((await runCli(['runs', 'list', '--json', '--serial', 'SN-EXIT', '--store', store])).stdout) as IndexEntry[];
     assert.equal(listed.length, 1, 'the record was indexed on exit');
-    const record = JSON.parse(readFileSync(path.join(store, listed[0]!.file), 'utf8')) as RunRecord;
+    const record = JSON.parse((await runCli(['runs', 'show', listed[0]!.id, '--json', '--store', store])).stdout) as RunRecord;
     assert.deepEqual(recordSchemaErrors(record), []);
     assert.equal(record.outcome, 'ERROR');
     assert.equal(record.outcome_details[0]!.code, 'KISO_RUN_INCOMPLETE');
     assert.deepEqual(record.phases.map((p) => [p.name, p.outcome]), [['measures before the stop', 'PASS']]);
     const attachment = record.phases[0]!.attachments[0]!;
-    assert.equal(readFileSync(path.join(path.dirname(path.join(store, listed[0]!.file)), attachment.path), 'utf8'), 'taken before the stop');
+    assert.equal(readFileSync(path.join(store, 'attachments', attachment.sha1.slice(0, 2), attachment.sha1), 'utf8'), 'taken before the stop');
   });
 });
