@@ -2,7 +2,8 @@
 # Installs the Debian packages the real-peer tests talk to, when missing:
 # socat (pseudo-terminal pairs), python3-can and python3-serial (peers on the
 # far side of CAN and serial links), python3-canmatrix (DBC reference),
-# tshark (ISO-TP/UDS decoding), chromium (HTML report check).
+# tshark (ISO-TP/UDS decoding), chromium (HTML report check), postgresql
+# (the fleet store tests start a server of their own with its initdb).
 # Tests whose peer is still missing afterwards say so and skip.
 set -uo pipefail
 
@@ -14,6 +15,7 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 /usr/bin/python3 -c 'import canmatrix' >/dev/null 2>&1 || missing+=(python3-canmatrix)
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test peers: all installed"

@@ -7,6 +7,7 @@ import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../core/log-levels.js'
 import { kisoVersion } from '../core/package-root.js';
 import { addRecordOptions } from './record-flags.js';
 import { addRunsCommands } from './runs.js';
+import { addStationsCommands } from './stations.js';
 import { collect, EXIT, ExitRequest, positiveInteger, UsageError } from './usage.js';
 import type { RunFlags } from './run-command.js';
 
@@ -60,6 +61,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
   addRecordOptions(program);
   addRunsCommands(program, setExitCode);
+  addStationsCommands(program, setExitCode);
 
   program
     .command('validate')

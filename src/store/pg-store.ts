@@ -67,9 +67,10 @@ export class FleetStore {
       throw new KisoError('KISO_USAGE', `the fleet store URL ${redactUrl(url)} is not a URL: write postgres://ROLE@HOST:PORT/DATABASE`);
     }
     const password = options.password ?? (env.KISO_STORE_PASSWORD || undefined) ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined);
+    // The driver lets the connection string win over a separate password: the password goes into the string kiso never shows.
+    if (password !== undefined) parsed.password = encodeURIComponent(password);
     const pool = new pg.Pool({
-      connectionString: url,
-      ...(password !== undefined ? { password } : {}),
+      connectionString: parsed.toString(),
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       max: 4,
       application_name: 'kiso',
@@ -95,6 +96,9 @@ export class FleetStore {
 
   private error(what: string, error: unknown): KisoError {
     if (error instanceof KisoError) return error;
+    if (/client password must be a string/.test(describeError(error))) {
+      return new KisoError('KISO_STORE', `fleet store ${this.location}: ${what}: the server asks for a password and none was given: set KISO_STORE_PASSWORD (or PGPASSWORD) for the role of the URL`);
+    }
     return new KisoError(unreachable(error) ? 'KISO_STORE_UNREACHABLE' : 'KISO_STORE', `fleet store ${this.location}: ${what}: ${this.scrub(describeError(error)) || (error as { code?: string }).code || 'connection failed'}`);
   }
 
@@ -115,6 +119,9 @@ export class FleetStore {
     } catch (error) {
       throw this.error('cannot connect', error);
     }
+    // A server that dies mid-transaction makes the client emit 'error' besides failing the query: the query's failure says it.
+    const ignore = (): void => undefined;
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -124,6 +131,7 @@ export class FleetStore {
       await client.query('ROLLBACK').catch(() => undefined);
       throw this.error('transaction failed', error);
     } finally {
+      client.off('error', ignore);
       client.release();
     }
   }

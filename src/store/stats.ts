@@ -30,6 +30,12 @@ function byKey<T>(key: (item: T) => Array<string | number | null>): (a: T, b: T)
   };
 }
 
+/**
+ * Ten significant digits: the databases add in their own order, so the last
+ * bits of a sum differ between SQLite and PostgreSQL; the figures must not.
+ */
+const round = (value: number | null): number | null => (value === null ? null : Number(value.toPrecision(10)));
+
 /** Process capability of a normal-ish sample against its limits; one-sided with one limit. */
 export function cpk(mean: number | null, std: number | null, lower: number | null, upper: number | null): number | null {
   if (mean === null || std === null || !(std > 0) || (lower === null && upper === null)) return null;
@@ -67,7 +73,7 @@ export function statsFromRows(filter: StatsFilter, yieldRows: Row[], stationRows
       const std = n > 1 && mean !== null ? Math.sqrt(Math.max(0, (squares - total * mean) / (n - 1))) : null;
       const lower = numOrNull(r.lower_limit);
       const upper = numOrNull(r.upper_limit);
-      return { name: String(r.name), units: text(r.units), lower, upper, count: n, mean, std, min: numOrNull(r.min_value), max: numOrNull(r.max_value), cpk: cpk(mean, std, lower, upper), failures: num(r.failures) };
+      return { name: String(r.name), units: text(r.units), lower, upper, count: n, mean: round(mean), std: round(std), min: numOrNull(r.min_value), max: numOrNull(r.max_value), cpk: round(cpk(mean, std, lower, upper)), failures: num(r.failures) };
     })
     .sort(byKey((m) => [m.name, m.units, m.lower, m.upper]));
 

@@ -28,8 +28,10 @@ export interface SyncOptions {
   batch?: number;
   log?: Logger;
   connectTimeoutMs?: number;
-  /** Stop after this many runs (tests cut a sync short with it); default all. */
+  /** Stop after this many runs; default all. */
   maxRuns?: number;
+  /** Called before each batch is pushed (1, 2, ...): tests cut the fleet off mid-sync here. */
+  beforeBatch?: (batch: number) => void | Promise<void>;
 }
 
 function entryOf(store: StationStore, recordJson: string): PushEntry {
@@ -45,6 +47,8 @@ function entryOf(store: StationStore, recordJson: string): PushEntry {
 /** Pushes the outbox to the fleet (an open FleetStore, or its URL: opened and closed here). */
 export async function syncOutbox(store: StationStore, fleet: FleetStore | string, options: SyncOptions = {}): Promise<SyncResult> {
   let pushed = 0;
+  // Nothing waiting: nothing to connect for.
+  if (store.outboxSize() === 0) return { pushed, waiting: 0 };
   let target: FleetStore;
   if (typeof fleet === 'string') {
     const { FleetStore } = await import('./pg-store.js');
@@ -58,11 +62,12 @@ export async function syncOutbox(store: StationStore, fleet: FleetStore | string
   }
   try {
     const batch = options.batch ?? 200;
-    for (;;) {
+    for (let number = 1; ; number++) {
       const room = options.maxRuns === undefined ? batch : Math.min(batch, options.maxRuns - pushed);
       if (room <= 0) break;
       const waiting = store.pending(room);
       if (!waiting.length) break;
+      await options.beforeBatch?.(number);
       try {
         await target.push(waiting.map((entry) => entryOf(store, entry.record)));
       } catch (error) {
