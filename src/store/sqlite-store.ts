@@ -81,6 +81,9 @@ export class StationStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      // Statistics group millions of measurement rows: sort in memory, with a cache that holds the working set.
+      db.pragma('temp_store = MEMORY');
+      db.pragma('cache_size = -65536');
     } catch (error) {
       throw new KisoError('KISO_STORE', `cannot open the station store ${path.join(root, DB_FILE)}: ${describeError(error)}`, { cause: error });
     }

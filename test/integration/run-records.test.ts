@@ -179,6 +179,46 @@ describe('kiso runs', () => {
   });
 });
 
+describe('a file store of the previous kiso', () => {
+  it('is migrated when kiso first opens it, and kiso runs migrate says what it moved', async () => {
+    const { JsonFileStore } = await import('../../src/store/json-file-store.js');
+    const { caseResult, recordOf } = await import('../helpers/records.js');
+    const folder = tmp();
+    const old = new JsonFileStore(folder);
+    const records = [recordOf([caseResult()], { serialNumber: 'SN-M1' }), recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'SN-M2' }, Date.parse('2025-11-24T10:00:00Z'))];
+    for (const record of records) old.commit(record);
+    const listed = JSON.parse((await runCli(['runs', 'list', '--json', '--store', folder])).stdout) as IndexEntry[];
+    assert.deepEqual(listed.map((e) => e.serial_number), ['SN-M2', 'SN-M1']);
+    const shown = JSON.parse((await runCli(['runs', 'show', records[1]!.id, '--json', '--store', folder])).stdout) as RunRecord;
+    assert.deepEqual(shown, records[1]);
+    const again = await runCli(['runs', 'migrate', '--store', folder]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^migrated 0 runs .*; 2 were already there$/m);
+    const elsewhere = await runCli(['runs', 'migrate', '--from', folder, '--store', tmp()]);
+    assert.match(elsewhere.stdout, /^migrated 2 runs \(0 never indexed/m);
+  });
+});
+
+describe('kiso runs stats on the station store', () => {
+  it('prints yield and measurement figures, as JSON too, and writes the HTML page', async () => {
+    const store = tmp();
+    for (const supply of ['4.98', '5.6', '5.0']) await kiso(store, ['-c', EXAMPLE, '--serial', supply === '5.0' ? 'SN-S2' : 'SN-S1'], { KISO_DEMO_SUPPLY: supply });
+    const html = path.join(tmp(), 'stats.html');
+    const text = await runCli(['runs', 'stats', '--store', store, '--procedure', 'FVT-POWER', '--html', html]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^3 runs, 2 passed \(procedure FVT-POWER\)/);
+    assert.match(text.stdout, /FVT-POWER +3 +2 +100\.0% +50\.0%/);
+    assert.match(text.stdout, /supply_voltage +V +3 +5\.193/);
+    assert.match(readFileSync(html, 'utf8'), /<svg class="chart"/);
+    const json = JSON.parse((await runCli(['runs', 'stats', '--store', store, '--json'])).stdout) as { yield: { units: number; first_pass_yield: number }; pareto: Array<{ name: string }> };
+    assert.equal(json.yield.units, 2);
+    assert.equal(json.yield.first_pass_yield, 1);
+    assert.deepEqual(json.pareto.map((p) => p.name), ['supply_voltage']);
+    const bad = await runCli(['runs', 'stats', '--store', store, '--since', 'soon']);
+    assert.equal(bad.code, 2);
+  });
+});
+
 describe('the store under concurrent writers', () => {
   it('two kiso processes writing at once lose nothing', async () => {
     const store = tmp();

@@ -10,6 +10,7 @@ import { isStoreUrl, redactUrl, storeSettings } from '../../src/store/location.j
 import { migrateFileStore } from '../../src/store/migrate-files.js';
 import { StationStore } from '../../src/store/sqlite-store.js';
 import { cpk } from '../../src/store/stats.js';
+import { statsHtml, statsText } from '../../src/store/stats-report.js';
 import { caseResult, recordOf } from '../helpers/records.js';
 
 const attachments = new CaseAttachments();
@@ -141,6 +142,25 @@ describe('yield and measurement statistics', () => {
     assert.equal(all.yield.units, 4, 'a unit counts once per procedure');
     assert.equal(store.stats({ since: day(5) }).runs, 2);
     assert.equal(store.stats({ station: 'bench-1' }).runs, 2);
+    store.close();
+  });
+
+  it('prints a table and a self-contained HTML page with charts', () => {
+    const store = fresh();
+    const m = [evaluate({ name: '<rail>', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 5.7), evaluate({ name: 'idle', units: 'mA', limits: { upper: 150 } }, 120)];
+    store.commit(recordOf([caseResult({ measurements: m, outcome: 'failed' })], { serialNumber: 'SN-1' }, day(1)));
+    store.commit(recordOf([caseResult({ measurements: [evaluate({ name: '<rail>', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 5.1)] })], { serialNumber: 'SN-1' }, day(2)));
+    const stats = store.stats();
+    const text = statsText(stats, store.location);
+    assert.match(text, /^2 runs, 1 passed in /);
+    assert.match(text, /FVT1 +2 +1 +0\.0% +100\.0%/);
+    assert.match(text, /Failing most \(Pareto\)\n +Measurement +Failures +Share +Cumulative\n +<rail> +1 +100\.0% +100\.0%/);
+    const html = statsHtml(stats, store.location);
+    assert.doesNotMatch(html, /<script/i);
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'nothing is loaded from elsewhere');
+    assert.ok((html.match(/<svg class="chart"/g) ?? []).length >= 4, 'yield, stations, Pareto and Cpk charts');
+    assert.match(html, /&lt;rail&gt;/);
+    assert.doesNotMatch(html, /<rail>/);
     store.close();
   });
 
