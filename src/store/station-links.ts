@@ -7,14 +7,14 @@ import type { StationStore } from './sqlite-store.js';
  * to it, and nothing else. The links live in the fleet store (`kiso
  * stations link`); a station keeps the list it last fetched, so it still
  * refuses an unlinked procedure when the fleet is unreachable. A station
- * YAML may also list its procedures itself (`station.procedures`).
+ * YAML may also list its procedures itself (`station.linked_procedures`).
  * A refused run is refused before anything opens.
  */
 
 export interface LinkCheck {
   station: string;
   procedure: string | undefined;
-  /** `station.procedures` of the station YAML. */
+  /** `station.linked_procedures` of the station YAML. */
   yamlProcedures?: string[];
   fleetUrl?: string;
   local?: StationStore;
@@ -29,7 +29,7 @@ export async function checkStationLinks(check: LinkCheck): Promise<void> {
   const { station, procedure } = check;
   const shown = procedure ?? '(no procedure_id)';
   if (check.yamlProcedures && (procedure === undefined || !check.yamlProcedures.includes(procedure))) {
-    refuse(`station ${station} may run ${check.yamlProcedures.join(', ')} (station.procedures), not ${shown}`);
+    refuse(`station ${station} may run ${check.yamlProcedures.join(', ')} (station.linked_procedures), not ${shown}`);
   }
   if (!check.fleetUrl) return;
   let linked: string[] | undefined;

@@ -246,15 +246,15 @@ describe('stations and their procedures', { skip }, () => {
     assert.equal((JSON.parse(listed.stdout) as RunSummary[]).length, 1);
   });
 
-  it('station.procedures in the YAML refuses any other procedure, with no fleet at all', async () => {
+  it('station.linked_procedures in the YAML refuses any other procedure, with no fleet at all', async () => {
     const dir = tmp();
     const yaml = path.join(dir, 'station.yaml');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(yaml, readFileSync('examples/templates/loopback.yaml', 'utf8').replace(/suite_dir: (\S+)/, (_m, dir: string) => `suite_dir: ${path.resolve('examples/templates', dir)}`) + '\nstation:\n  name: bench-y\n  procedures: [LOOP]\n');
+    writeFileSync(yaml, readFileSync('examples/templates/loopback.yaml', 'utf8').replace(/suite_dir: (\S+)/, (_m, dir: string) => `suite_dir: ${path.resolve('examples/templates', dir)}`) + '\nstation:\n  name: bench-y\n  linked_procedures: [LOOP]\n');
     const refused = await runCli(['-c', yaml, '--procedure-id', 'EOL'], { env: { KISO_STORE: dir } });
     assert.doesNotMatch(refused.stdout, /PASS/, 'nothing ran');
     assert.equal(refused.code, 2, runs(refused));
-    assert.match(refused.stderr, /station bench-y may run LOOP \(station\.procedures\), not EOL/);
+    assert.match(refused.stderr, /station bench-y may run LOOP \(station\.linked_procedures\), not EOL/);
     const ok = await runCli(['-c', yaml, '--procedure-id', 'LOOP'], { env: { KISO_STORE: dir } });
     assert.equal(ok.code, 0, runs(ok));
   });
