@@ -56,6 +56,20 @@ function writeAtomic(file: string, data: Uint8Array): void {
   renameSync(temporary, file);
 }
 
+/** Runs `work` again while another process holds the database (SQLITE_BUSY), up to BUSY_TIMEOUT_MS. */
+function whenNotBusy<T>(work: () => T): T {
+  const until = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() > until) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 export function sha1Of(data: Uint8Array): string {
   return createHash('sha1').update(data).digest('hex');
 }
@@ -78,7 +92,9 @@ export class StationStore {
     try {
       mkdirSync(root, { recursive: true });
       db = new Database(path.join(root, DB_FILE), { timeout: BUSY_TIMEOUT_MS });
-      db.pragma('journal_mode = WAL');
+      // Switching a new database to WAL takes it whole, and SQLite answers a second process doing the same at that
+      // moment with SQLITE_BUSY at once, without waiting: wait and try again.
+      whenNotBusy(() => db.pragma('journal_mode = WAL'));
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       // Statistics group millions of measurement rows: sort in memory, with a cache that holds the working set.
@@ -89,7 +105,7 @@ export class StationStore {
     }
     const store = new StationStore(root, db, options);
     try {
-      store.migrateSchema();
+      whenNotBusy(() => store.migrateSchema());
       if (options.migrateFiles !== false) store.migrateFileStoreOnce(options.log);
     } catch (error) {
       db.close();

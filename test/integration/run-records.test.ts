@@ -220,6 +220,14 @@ describe('kiso runs stats on the station store', () => {
 });
 
 describe('the store under concurrent writers', () => {
+  it('several processes opening a new store at the same moment all get it (none sees "database is locked")', async () => {
+    for (let round = 0; round < 3; round++) {
+      const store = tmp();
+      const results = await Promise.all(Array.from({ length: 6 }, () => runCli(['runs', 'list', '--store', store])));
+      for (const result of results) assert.equal(result.code, 0, result.stderr);
+    }
+  });
+
   it('two kiso processes writing at once lose nothing', async () => {
     const store = tmp();
     const configs = Array.from({ length: 5 }, () => ['-c', 'examples/templates/loopback.yaml']).flat();
