@@ -7,6 +7,7 @@ import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../core/log-levels.js'
 import { kisoVersion } from '../core/package-root.js';
 import { addRecordOptions } from './record-flags.js';
 import { addRunsCommands } from './runs.js';
+import { addStationsCommands } from './stations.js';
 import { collect, EXIT, ExitRequest, positiveInteger, UsageError } from './usage.js';
 import type { RunFlags } from './run-command.js';
 
@@ -64,6 +65,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
   addRecordOptions(program);
   addRunsCommands(program, setExitCode);
+  addStationsCommands(program, setExitCode);
 
   program
     .command('validate')
@@ -205,7 +207,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`kiso: ${error.message}\nTry 'kiso --help'.\n`);
       return EXIT.usage;
     }
-    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE') || isKisoError(error, 'KISO_SELECTION_EMPTY')) {
+    if (isKisoError(error, 'KISO_CONFIG_INVALID') || isKisoError(error, 'KISO_USAGE') || isKisoError(error, 'KISO_SELECTION_EMPTY') || isKisoError(error, 'KISO_STATION_PROCEDURE')) {
       process.stderr.write(`kiso: ${error.message}\n`);
       return EXIT.usage;
     }

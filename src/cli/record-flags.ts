@@ -23,7 +23,7 @@ export function addRecordOptions(command: Command): Command {
     .option('--station-name <name>', 'station name (default: station.name, else the host name)')
     .option('--operated-by <name>', "who runs the test: the run record's operated_by (TofuPilot's)")
     .option('--sub-unit <sn>', "serial number of a sub-assembly built into the unit (repeat for each): the record's unit_under_test.sub_units", collect, [])
-    .option('--store <path>', 'run store folder (default: $KISO_STORE, else ~/.kiso)')
+    .option('--store <path|url>', 'station store folder (default: $KISO_STORE, else ~/.kiso), or a fleet store postgres://ROLE@HOST/DB (runs are recorded on the station first, then pushed)')
     .option('--no-record', 'do not write a run record')
     .option('--html <file>', 'write a self-contained HTML report of the run')
     .option('--step-report <file>', "write pykiso's step report: every check of every case (expected, actual, result) as an HTML page");

@@ -12,7 +12,7 @@ import { installExitGuard } from '../runner/exit-guard.js';
 import type { Slot } from '../slots/duts.js';
 import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
 import { loadAll } from './load-stations.js';
-import { openRunRecord, recordSummary } from './record-options.js';
+import { checkLinks, openRunRecord, pushToFleet, recordSummary } from './record-options.js';
 import type { RecordFlags } from './record-flags.js';
 import { NO_OPERATOR, type Prompter } from '../runner/prompts.js';
 import { TtyPrompter } from './tty-prompter.js';
@@ -126,6 +126,8 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
   const startedAt = new Date();
   const openLog = (logPath: string | undefined) => createLogger({ level: flags.logLevel, file: logFileFor(logPath, startedAt), console: true, capture: (line) => capture.pushJson(line, formatLogLine) });
   let { logger, flush } = openLog(logPaths[0]);
+  // A station may run only the procedures linked to it: refused here, before anything opens.
+  if (flags.record !== false) for (const config of configs) await checkLinks(config, flags, logger);
   // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
   const strayErrors = new StrayErrors();
   process.on('unhandledRejection', (reason) => {
@@ -174,6 +176,7 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     if (slots) {
       const passed = await runFixture(config, slots, flags, { ...selection, logger, signal: interrupt.signal, configCount: configs.length, startedAt });
       if (!passed) exitCode = EXIT.failed;
+      process.stdout.write(await pushToFleet(config, flags, logger));
       if (flags.failfast && !passed) break;
       continue;
     }
@@ -191,6 +194,7 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
     }
     if (junit) process.stdout.write(`JUnit report: ${path.relative(process.cwd(), junit)}\n`);
     process.stdout.write(recordSummary(record, flags, config, configs.length));
+    process.stdout.write(await pushToFleet(config, flags, logger));
     if (flags.failfast && result.outcome !== 'passed') break;
   }
   if (reportFailures.size) {

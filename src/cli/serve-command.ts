@@ -7,7 +7,9 @@ import { RunController } from '../serve/run-controller.js';
 import { buildServer, type History, type RunRow } from '../serve/server.js';
 import { UiPrompter } from '../serve/ui-prompter.js';
 import { resolveRunMetadata } from '../station/run-metadata.js';
-import { defaultStoreRoot, RunStore, type IndexEntry } from '../store/run-store.js';
+import type { StationStore } from '../store/sqlite-store.js';
+import type { RunSummary } from '../store/types.js';
+import { settingsFor, stationStore } from './record-options.js';
 import { loadAll } from './load-stations.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -22,13 +24,13 @@ export interface ServeFlags {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-function row(entry: IndexEntry): RunRow {
+function row(entry: RunSummary): RunRow {
   const counts = entry.phases;
   return { id: entry.id, started_at: entry.started_at, serial_number: entry.serial_number, station: entry.station, outcome: entry.outcome, counts: `${counts.passed} passed, ${counts.failed + counts.error} failed` };
 }
 
 /** The page's history, from the station's run store. */
-function storeHistory(store: RunStore): History {
+function storeHistory(store: StationStore): History {
   return {
     recent: async (limit) => store.list({ limit }).map(row),
     unit: async (serial) => store.list({ serial }).map(row),
@@ -62,7 +64,6 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   // Serials may be left out of the duts: the operator enters them on the page.
   const [planned] = await loadAll(flags.testConfigurationFile, flags.duts, { serialsLater: true });
   const { config, slots } = planned!;
-  const store = new RunStore(flags.store ? path.resolve(flags.store) : defaultStoreRoot());
   const hub = new UiHub({
     station: { name: config.station.name ?? path.basename(config.file).replace(/\.ya?ml$/, ''), file: config.file, fixture: Boolean(slots) },
     running: false,
@@ -77,6 +78,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
       if (entry) hub.emit({ type: 'log', slot: entry.slot ?? (slots ? null : 1), line: { ...entry.line, msg: formatLogLine(raw) } });
     },
   });
+  const store = stationStore(settingsFor(config, { store: flags.store }), logger);
   const prompter = new UiPrompter(hub);
   const stopping = new AbortController();
   const controller = new RunController({

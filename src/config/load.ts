@@ -39,6 +39,7 @@ interface RawStation {
   limits?: unknown;
   requirements?: unknown;
   python?: { executable?: string; path?: string[] };
+  store?: unknown;
 }
 
 let stationSchema: object | undefined;
@@ -143,10 +144,12 @@ export async function loadStationConfig(file: string, options: LoadOptions = {})
     executable: data.python?.executable ?? env.KISO_PYTHON ?? '/usr/bin/python3',
     path: (data.python?.path ?? []).map((folder, index) => resolvePath(['python', 'path', index], folder)),
   };
+  // A fleet URL as written (ENV{} substituted); a folder against the YAML's own folder.
+  const store = typeof data.store === 'string' && data.store ? (/^postgres(ql)?:\/\//i.test(data.store) ? data.store : resolvePath(['store'], data.store)) : undefined;
 
   // Issues found by other checks (a limits file path) may hold a value from ENV{} too: never its content.
   if (issues.length > 0) throw new ConfigError(issues.map((issue) => ({ ...issue, message: sources.maskEnv(issue.path, issue.message) })));
-  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits, python };
+  return { file: absolute, baseDir, connectors, auxiliaries, suites, sources, files: loaded.files, notes: [...baseNotes, ...notes], station, limits, python, ...(store ? { store } : {}) };
 }
 
 /** `pykiso.lib.auxiliaries.mp_proxy_auxiliary` → MpProxyAuxiliary: the built-in a pykiso module name stands for. */

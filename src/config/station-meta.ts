@@ -14,6 +14,8 @@ export interface StationMeta {
   batchNumber?: string;
   /** `./scan.ts:readSerial` (path resolved against the YAML's folder) or `package:export`: returns the unit's serial number. */
   serialHook?: { module: string; exportName: string; isPath: boolean };
+  /** The procedures this station may run (`linked_procedures:`); others are refused before anything opens. */
+  procedures?: string[];
 }
 
 interface RawMeta {
@@ -25,6 +27,7 @@ interface RawMeta {
   revision?: unknown;
   batch_number?: unknown;
   serial_hook?: unknown;
+  linked_procedures?: unknown;
 }
 
 // YAML reads `version: 1.10` as a number: keep what was meant as text.
@@ -43,6 +46,7 @@ export function readStationMeta(raw: unknown, resolvePath: (at: KeyPath, value: 
     revision: text(data.revision),
     batchNumber: text(data.batch_number),
   };
+  if (Array.isArray(data.linked_procedures)) meta.procedures = data.linked_procedures.map((p) => text(p)).filter((p): p is string => p !== undefined);
   if (typeof data.serial_hook === 'string' && data.serial_hook) {
     const spec = data.serial_hook;
     const at = ['station', 'serial_hook'];

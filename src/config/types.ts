@@ -51,5 +51,7 @@ export interface StationConfig {
   limits: LimitsTable;
   /** `python:`: the interpreter and sys.path of pykiso Python suites. */
   python: { executable: string; path: string[] };
+  /** `store:`: a postgres:// fleet store URL, or a station store folder (resolved against the YAML's folder). */
+  store?: string;
 }
 

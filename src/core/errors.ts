@@ -33,6 +33,8 @@ export const ERRORS = {
   KISO_INSTRUMENT_NO_ANSWER: 'an instrument did not answer a SCPI query or read in time',
   KISO_SERIAL_HOOK: "the station's serial-number hook failed or returned no serial",
   KISO_STORE: 'the run store cannot be read or written, or has no such run',
+  KISO_STORE_UNREACHABLE: 'the fleet store (PostgreSQL) cannot be reached now; runs wait in the outbox',
+  KISO_STATION_PROCEDURE: 'the station is not linked to the procedure of the run',
   KISO_ABORTED: 'the run was interrupted',
   KISO_TRACE_READ: 'a CAN log cannot be read or written (missing, or not in its format at all)',
 } as const;

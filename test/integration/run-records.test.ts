@@ -1,25 +1,30 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../../src/results/record/types.js';
-import type { IndexEntry } from '../../src/store/run-store.js';
+import type { RunSummary as IndexEntry } from '../../src/store/types.js';
+import { StationStore } from '../../src/store/sqlite-store.js';
 import { CLI, ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { recordSchemaErrors } from '../helpers/records.js';
 
 const EXAMPLE = 'examples/templates/measurements.yaml';
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'kiso-records-'));
 
-/** The record file the run printed ("Run record: FILE (kiso runs show ID)"), parsed. */
+/** The record the run printed ("Run record: ID in DB (kiso runs show ID)"), read from that store's database. */
 function printedRecord(result: CliResult): RunRecord {
-  const match = /^Run record: (.+) \(kiso runs show (\S+)\)$/m.exec(result.stdout);
+  const match = /^Run record: (\S+) in (.+) \(kiso runs show (\S+)\)$/m.exec(result.stdout);
   assert.ok(match, `no "Run record:" line in:\n${result.stdout}\n${result.stderr}`);
-  const record = JSON.parse(readFileSync(match[1]!, 'utf8')) as RunRecord;
-  assert.equal(record.id, match[2]);
-  return record;
+  assert.equal(match[1], match[3]);
+  const store = StationStore.open(path.dirname(match[2]!));
+  try {
+    return store.read(match[1]!);
+  } finally {
+    store.close();
+  }
 }
 
 const phase = (record: RunRecord, name: string) => record.phases.find((p) => p.name === name)!;
@@ -36,7 +41,7 @@ describe('the run record of a real run', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const record = printedRecord(result);
     assert.deepEqual(recordSchemaErrors(record), []);
-    assert.ok(result.stdout.includes(`Run record: ${path.join(store, 'records')}`), 'the record is in the store KISO_STORE names');
+    assert.ok(result.stdout.includes(` in ${path.join(store, 'kiso.db')} `), 'the record is in the store KISO_STORE names');
     assert.equal(record.outcome, 'PASS');
     assert.equal(record.procedure_id, 'FVT-POWER');
     assert.equal(record.procedure_version, '1.4.0');
@@ -54,7 +59,7 @@ describe('the run record of a real run', () => {
     assert.equal(measurement(record, 'load step response', 'recovery_time').units, 'ms');
 
     const csv = phase(record, 'load step response').attachments.find((a) => a.name === 'load_step.csv')!;
-    const stored = readFileSync(path.join(store, 'records', record.id.slice(0, 4) + '-' + record.id.slice(4, 6), csv.path));
+    const stored = readFileSync(path.join(store, 'attachments', csv.sha1.slice(0, 2), csv.sha1));
     assert.equal(createHash('sha1').update(stored).digest('hex'), csv.sha1);
     assert.match(stored.toString(), /^time_ms,current_mA,voltage_V\n0,0,5\.000/);
 
@@ -182,7 +187,55 @@ describe('kiso runs', () => {
   });
 });
 
+describe('a file store of the previous kiso', () => {
+  it('is migrated when kiso first opens it, and kiso runs migrate says what it moved', async () => {
+    const { JsonFileStore } = await import('../../src/store/json-file-store.js');
+    const { caseResult, recordOf } = await import('../helpers/records.js');
+    const folder = tmp();
+    const old = new JsonFileStore(folder);
+    const records = [recordOf([caseResult()], { serialNumber: 'SN-M1' }), recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'SN-M2' }, Date.parse('2025-11-24T10:00:00Z'))];
+    for (const record of records) old.commit(record);
+    const listed = JSON.parse((await runCli(['runs', 'list', '--json', '--store', folder])).stdout) as IndexEntry[];
+    assert.deepEqual(listed.map((e) => e.serial_number), ['SN-M2', 'SN-M1']);
+    const shown = JSON.parse((await runCli(['runs', 'show', records[1]!.id, '--json', '--store', folder])).stdout) as RunRecord;
+    assert.deepEqual(shown, records[1]);
+    const again = await runCli(['runs', 'migrate', '--store', folder]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^migrated 0 runs .*; 2 were already there$/m);
+    const elsewhere = await runCli(['runs', 'migrate', '--from', folder, '--store', tmp()]);
+    assert.match(elsewhere.stdout, /^migrated 2 runs \(0 never indexed/m);
+  });
+});
+
+describe('kiso runs stats on the station store', () => {
+  it('prints yield and measurement figures, as JSON too, and writes the HTML page', async () => {
+    const store = tmp();
+    for (const supply of ['4.98', '5.6', '5.0']) await kiso(store, ['-c', EXAMPLE, '--serial', supply === '5.0' ? 'SN-S2' : 'SN-S1'], { KISO_DEMO_SUPPLY: supply });
+    const html = path.join(tmp(), 'stats.html');
+    const text = await runCli(['runs', 'stats', '--store', store, '--procedure', 'FVT-POWER', '--html', html]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^3 runs, 2 passed \(procedure FVT-POWER\)/);
+    assert.match(text.stdout, /FVT-POWER +3 +2 +100\.0% +50\.0%/);
+    assert.match(text.stdout, /supply_voltage +V +3 +5\.193/);
+    assert.match(readFileSync(html, 'utf8'), /<svg class="chart"/);
+    const json = JSON.parse((await runCli(['runs', 'stats', '--store', store, '--json'])).stdout) as { yield: { units: number; first_pass_yield: number }; pareto: Array<{ name: string }> };
+    assert.equal(json.yield.units, 2);
+    assert.equal(json.yield.first_pass_yield, 1);
+    assert.deepEqual(json.pareto.map((p) => p.name), ['supply_voltage']);
+    const bad = await runCli(['runs', 'stats', '--store', store, '--since', 'soon']);
+    assert.equal(bad.code, 2);
+  });
+});
+
 describe('the store under concurrent writers', () => {
+  it('several processes opening a new store at the same moment all get it (none sees "database is locked")', async () => {
+    for (let round = 0; round < 3; round++) {
+      const store = tmp();
+      const results = await Promise.all(Array.from({ length: 6 }, () => runCli(['runs', 'list', '--store', store])));
+      for (const result of results) assert.equal(result.code, 0, result.stderr);
+    }
+  });
+
   it('two kiso processes writing at once lose nothing', async () => {
     const store = tmp();
     const configs = Array.from({ length: 5 }, () => ['-c', 'examples/templates/loopback.yaml']).flat();
@@ -191,14 +244,12 @@ describe('the store under concurrent writers', () => {
     assert.equal(b.code, 0, b.stderr);
     const printed = [...a.stdout.matchAll(/kiso runs show (\S+)\)/g), ...b.stdout.matchAll(/kiso runs show (\S+)\)/g)].map((m) => m[1]);
     assert.equal(printed.length, 10);
-    const lines = readFileSync(path.join(store, 'index', 'runs.ndjson'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, 10);
-    const entries = lines.map((line) => JSON.parse(line) as IndexEntry);
+    const entries = JSON.parse((await runCli(['runs', 'list', '--json', '--store', store])).stdout) as IndexEntry[];
     assert.deepEqual(entries.map((e) => e.id).sort(), printed.sort());
     for (const serial of ['SN-P1', 'SN-P2']) {
       const listed = JSON.parse((await runCli(['runs', 'list', '--serial', serial, '--json', '--store', store])).stdout) as IndexEntry[];
       assert.equal(listed.length, 5, serial);
-      for (const entry of listed) assert.ok(existsSync(path.join(store, entry.file)));
+      for (const entry of listed) assert.equal((JSON.parse((await runCli(['runs', 'show', entry.id, '--json', '--store', store])).stdout) as RunRecord).id, entry.id);
     }
   });
 });
@@ -248,13 +299,13 @@ describe('a run that does not reach its end still leaves its record', () => {
     const result = await run.done;
     assert.equal(result.code, 1);
     const listed = JSON.parse((await runCli(['runs', 'list', '--json', '--serial', 'SN-EXIT', '--store', store])).stdout) as IndexEntry[];
-    assert.equal(listed.length, 1, 'the record was indexed');
-    const record = JSON.parse(readFileSync(path.join(store, listed[0]!.file), 'utf8')) as RunRecord;
+    assert.equal(listed.length, 1, 'the record was indexed on exit');
+    const record = JSON.parse((await runCli(['runs', 'show', listed[0]!.id, '--json', '--store', store])).stdout) as RunRecord;
     assert.deepEqual(recordSchemaErrors(record), []);
     assert.equal(record.outcome, 'ERROR');
     assert.deepEqual(record.phases.map((p) => [p.name, p.outcome]), [['measures before the stop', 'PASS'], ['is running when kiso stops', 'ERROR'], ['never runs', 'PASS']]);
     assert.match(record.phases[1]!.error!.message, /process\.exit\(7\) was called/);
     const attachment = record.phases[0]!.attachments[0]!;
-    assert.equal(readFileSync(path.join(path.dirname(path.join(store, listed[0]!.file)), attachment.path), 'utf8'), 'taken before the stop');
+    assert.equal(readFileSync(path.join(store, 'attachments', attachment.sha1.slice(0, 2), attachment.sha1), 'utf8'), 'taken before the stop');
   });
 });

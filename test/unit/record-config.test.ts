@@ -42,7 +42,7 @@ describe('station: block', () => {
   it('reports an unknown key and a missing serial hook file with file:line:col', async () => {
     const dir = station({ 'st.yaml': `${BASE}station:\n  procedure: FVT1\n  serial_hook: ./scanner.ts:readSerial\n` });
     assert.deepEqual(await issuesOf(path.join(dir, 'st.yaml')), [
-      'st.yaml:4:3: unknown key "procedure" (did you mean "procedure_id"?); allowed keys here: name, procedure_id, procedure_name, procedure_version, part_number, revision, batch_number, serial_hook',
+      'st.yaml:4:3: unknown key "procedure" (did you mean "procedure_id"?); allowed keys here: name, procedure_id, procedure_name, procedure_version, part_number, revision, batch_number, serial_hook, linked_procedures',
       `st.yaml:5:16: serial hook file "./scanner.ts" does not exist (${path.join(dir, 'scanner.ts')}; relative to the YAML file's folder)`,
     ]);
   });

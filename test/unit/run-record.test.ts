@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CaseAttachments } from '../../src/results/attachments.js';
 import { evaluate } from '../../src/results/measurements.js';
@@ -10,7 +7,6 @@ import { isoDuration, newRunId, numericBounds, RunRecordBuilder } from '../../sr
 import { renderHtml } from '../../src/results/record/html.js';
 import { toOpenHtf } from '../../src/results/record/openhtf.js';
 import { niceTicks } from '../../src/results/record/svg-chart.js';
-import { indexEntry, RunStore, serialFileName } from '../../src/store/run-store.js';
 import { caseResult, META, recordOf, recordSchemaErrors } from '../helpers/records.js';
 
 const attachments = new CaseAttachments();
@@ -166,86 +162,5 @@ describe('HTML report', () => {
   it('chart ticks are round numbers covering the range', () => {
     assert.deepEqual(niceTicks(0, 20), [0, 5, 10, 15, 20]);
     assert.deepEqual(niceTicks(4.6, 5.3), [4.6, 4.8, 5, 5.2]);
-  });
-});
-
-describe('the run store', () => {
-  const fresh = (): RunStore => new RunStore(mkdtempSync(path.join(tmpdir(), 'kiso-store-')));
-  const day = (n: number): number => Date.parse(`2025-11-${String(n).padStart(2, '0')}T08:00:00Z`);
-
-  it('commits records, and lists them newest first with every filter', () => {
-    const store = fresh();
-    store.commit(recordOf([caseResult()], { serialNumber: 'SN-1' }, day(1)));
-    store.commit(recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'SN-1', procedureId: 'EOL' }, day(2)));
-    store.commit(recordOf([caseResult()], { serialNumber: 'SN-2', partNumber: 'PB-200' }, day(3)));
-    assert.deepEqual(store.list().map((e) => e.started_at.slice(0, 10)), ['2025-11-03', '2025-11-02', '2025-11-01']);
-    assert.deepEqual(store.list({ serial: 'SN-1' }).map((e) => e.outcome), ['FAIL', 'PASS']);
-    assert.deepEqual(store.list({ procedure: 'EOL' }).map((e) => e.serial_number), ['SN-1']);
-    assert.deepEqual(store.list({ partNumber: 'PB-200' }).map((e) => e.serial_number), ['SN-2']);
-    assert.deepEqual(store.list({ outcome: 'FAIL' }).length, 1);
-    assert.deepEqual(store.list({ since: day(2), until: day(3) }).map((e) => e.started_at.slice(0, 10)), ['2025-11-02']);
-    assert.equal(store.list({ limit: 2 }).length, 2);
-    assert.deepEqual(store.list({ serial: 'SN-404' }), []);
-  });
-
-  it('finds a run by id or unambiguous prefix, and reads its attachments', () => {
-    const store = fresh();
-    const record = recordOf([caseResult({ attachments: attachments.list })]);
-    store.writeAttachment(record.id, record.phases[0]!.attachments[0]!.path, attachments.list[0]!.data);
-    store.commit(record);
-    assert.equal(store.read(record.id.slice(0, 17)).id, record.id);
-    assert.equal(store.readAttachment(record, record.phases[0]!.attachments[0]!.path)!.toString(), 't,v\n0,5\n');
-    assert.throws(() => store.read('20250101-000000-zzzzzzzz'), { code: 'KISO_STORE' });
-    assert.throws(() => store.read('latest'), { code: 'KISO_STORE' });
-  });
-
-  it('reindex finds a record whose kiso was killed before indexing it', () => {
-    const store = fresh();
-    store.commit(recordOf([caseResult()], { serialNumber: 'SN-1' }));
-    const orphan = recordOf([caseResult()], { serialNumber: 'SN-2' });
-    store.writeRecord(orphan); // written, never committed: as if SIGKILLed
-    assert.equal(store.list().length, 1);
-    assert.equal(store.reindex(), 2);
-    assert.deepEqual(store.list().map((e) => e.serial_number).sort(), ['SN-1', 'SN-2']);
-    assert.equal(store.list({ serial: 'SN-2' })[0]!.id, orphan.id);
-  });
-
-  it('finds a unit whatever the letter case of its serial number, and keeps its spelling', () => {
-    const store = fresh();
-    store.commit(recordOf([caseResult()], { serialNumber: 'SN-A-17' }, day(1)));
-    store.commit(recordOf([caseResult({ outcome: 'failed' })], { serialNumber: 'sn-a-17' }, day(2)));
-    store.commit(recordOf([caseResult()], { serialNumber: 'SN-A-170' }, day(3)));
-    for (const asked of ['sn-a-17', 'SN-A-17', 'Sn-A-17']) assert.deepEqual(store.list({ serial: asked }).map((e) => e.serial_number), ['sn-a-17', 'SN-A-17'], asked);
-    assert.equal(store.list({ serial: 'sn-a-17', outcome: 'PASS' }).length, 1);
-    assert.equal(store.reindex(), 3);
-    assert.deepEqual(store.list({ serial: 'SN-a-17' }).map((e) => e.serial_number), ['sn-a-17', 'SN-A-17'], 'after reindex too');
-  });
-
-  it('a store written before case-insensitive lookup still finds a unit by its exact spelling', () => {
-    const store = fresh();
-    const record = recordOf([caseResult()], { serialNumber: 'SN-OLD' });
-    store.writeRecord(record);
-    mkdirSync(path.join(store.root, 'index', 'serial'), { recursive: true });
-    writeFileSync(path.join(store.root, 'index', 'serial', 'SN-OLD.ndjson'), `${JSON.stringify(indexEntry(record, store.relativeRecordPath(record.id)))}\n`);
-    assert.deepEqual(store.list({ serial: 'SN-OLD' }).map((e) => e.id), [record.id]);
-    store.reindex();
-    assert.deepEqual(store.list({ serial: 'sn-old' }).map((e) => e.id), [record.id], 'reindex names the file in lower case');
-  });
-
-  it('a serial number can never name a path outside the store', () => {
-    assert.equal(serialFileName('SN-0001'), 'SN-0001.ndjson');
-    assert.equal(serialFileName('../../etc/passwd'), '%2E.%2F..%2Fetc%2Fpasswd.ndjson');
-    assert.equal(serialFileName('ÄB 1'), '%C3%84B%201.ndjson');
-    const store = fresh();
-    store.commit(recordOf([caseResult()], { serialNumber: '../x' }));
-    assert.equal(store.list({ serial: '../x' }).length, 1);
-    assert.ok(!existsSync(path.join(store.root, 'x.ndjson')));
-    rmSync(store.root, { recursive: true });
-  });
-
-  it('records are pretty JSON a person can read', () => {
-    const store = fresh();
-    const file = store.commit(recordOf([caseResult()]));
-    assert.match(readFileSync(file, 'utf8'), /^\{\n {2}"record_version": 1,\n {2}"id": "/);
   });
 });

@@ -60,7 +60,7 @@ export interface RunRecordReporterOptions {
  */
 export class RunRecordReporter implements Reporter {
   readonly builder: RunRecordBuilder;
-  /** The committed record file, once the run is over. */
+  /** Where the committed record is (the store's database), once the run is over. */
   recordFile: string | undefined;
   record: RunRecord | undefined;
   private finished = false;

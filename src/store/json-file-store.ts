@@ -1,11 +1,12 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { KisoError } from '../core/errors.js';
 import type { RunRecord } from '../results/record/types.js';
 
 /**
- * The station's run store: plain files, no server.
+ * The file store kiso used before SQLite: plain files, no server. Kept to
+ * read (and migrate) stores written by earlier kiso versions, and as the
+ * baseline of the store benchmark.
  *
  *   records/2025-11/20251123-103112-k3f9q2a1.json        one run record
  *   records/2025-11/20251123-103112-k3f9q2a1.files/...   its attachments
@@ -49,11 +50,6 @@ export interface ListFilter {
   until?: number;
   /** Newest first; at most this many (0 or undefined: all). */
   limit?: number;
-}
-
-/** `$KISO_STORE`, else `~/.kiso`: one store per station machine, whatever folder kiso runs from. */
-export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KISO_STORE ? path.resolve(env.KISO_STORE) : path.join(homedir(), '.kiso');
 }
 
 /**
@@ -114,7 +110,7 @@ export function indexEntry(record: RunRecord, file: string): IndexEntry {
   };
 }
 
-export class RunStore {
+export class JsonFileStore {
   constructor(readonly root: string) {}
 
   private get indexFile(): string {
