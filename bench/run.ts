@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> 
   virtual_can: () => import('./virtual-can.js'),
   can_dbc: () => import('./can-dbc.js'),
   can_logs: () => import('./can-logs.js'),
+  serve: () => import('./serve.js'),
   soak: () => import('./soak.js'),
 };
 /** Long runs, only when named: `npm run bench -- soak`. */

@@ -67,7 +67,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   const hub = new UiHub({
     station: { name: config.station.name ?? path.basename(config.file).replace(/\.ya?ml$/, ''), file: config.file, fixture: Boolean(slots) },
     running: false,
-    tiles: (slots ?? [{ slot: 1, serial: '', present: true }]).map((slot) => ({ slot: slot.slot, serial: slot.serial, present: slot.present, status: slot.present ? 'idle' : 'empty', done: 0, total: 0, failed: 0, logs: [] })),
+    tiles: (slots ?? [{ slot: 1, serial: '', present: true }]).map((slot) => ({ slot: slot.slot, serial: slot.present ? slot.serial : '', present: slot.present, status: slot.present ? 'idle' : 'empty', done: 0, total: 0, failed: 0, logs: [] })),
     prompts: [],
   });
   const { logger, flush } = createLogger({

@@ -100,7 +100,7 @@ export class RunController {
       if (other !== undefined) throw new KisoError('KISO_USAGE', `serial number ${slot.serial} is entered for slot ${other} and slot ${slot.slot}: every device needs its own`);
       bySerial.set(slot.serial, slot.slot);
     }
-    const tiles: Tile[] = slots.map((slot) => ({ slot: slot.slot, serial: slot.serial, present: slot.present, status: slot.present ? 'running' : 'empty', done: 0, total: 0, failed: 0, startedAt: Date.now(), logs: [] }));
+    const tiles: Tile[] = slots.map((slot) => ({ slot: slot.slot, serial: slot.present ? slot.serial : '', present: slot.present, status: slot.present ? 'running' : 'empty', done: 0, total: 0, failed: 0, ...(slot.present ? { startedAt: Date.now() } : {}), logs: [] }));
     this.options.hub.emit({ type: 'run-start', tiles, at: Date.now() });
     const controller = new AbortController();
     this.running = controller;

@@ -6,6 +6,7 @@ import { RunRecordBuilder, type RunMetadata } from '../../src/results/record/bui
 import type { RunRecord } from '../../src/results/record/types.js';
 import { countOutcomes, type CaseResult } from '../../src/results/outcomes.js';
 import { ROOT } from './cli.js';
+import { StationStore } from '../../src/store/sqlite-store.js';
 
 let validator: ValidateFunction | undefined;
 
@@ -60,4 +61,36 @@ export function recordOf(cases: CaseResult[], meta: Partial<RunMetadata> = {}, s
   const counts = countOutcomes(cases);
   const outcome = counts.error ? 'error' : counts.failed ? 'failed' : 'passed';
   return builder.finish({ configFile: META.configFile, startedAt, durationMs: 1500, suites: [], outcome, counts });
+}
+
+/** Every committed run record of a station store folder, oldest first. */
+export function storedRecords(root: string): RunRecord[] {
+  const store = StationStore.open(root);
+  try {
+    return store.list().reverse().map((entry) => store.read(entry.id));
+  } finally {
+    store.close();
+  }
+}
+
+/** The record of the run whose `Run record: ID in ...` line is in this output. */
+export function recordFromOutput(stdout: string, root: string): RunRecord {
+  const id = /^Run record: (\S+) in /m.exec(stdout)?.[1];
+  if (!id) throw new Error(`no "Run record:" line in:\n${stdout}`);
+  const store = StationStore.open(root);
+  try {
+    return store.read(id);
+  } finally {
+    store.close();
+  }
+}
+
+/** Where a station store keeps an attachment's bytes. */
+export function storedAttachmentFile(root: string, sha1: string): string {
+  const store = StationStore.open(root);
+  try {
+    return store.attachmentFile(sha1);
+  } finally {
+    store.close();
+  }
 }

@@ -14,29 +14,29 @@ export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Serv
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
+  let listening = false;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kiso serve did not start:\n${stdout}\n${stderr}`)), 30_000);
-    child.on('exit', (code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`kiso serve exited with ${code}:\n${stdout}\n${stderr}`));
+      if (!listening) reject(new Error(`kiso serve exited with ${code}:\n${stdout}\n${stderr}`));
     });
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /kiso serve: (http:\/\/\S+\/)/.exec(stdout);
-      if (!match) return;
+      if (!match || listening) return;
+      listening = true;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
       resolve({
         url: match[1]!,
         child,
         output: () => stdout + stderr,
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
-            child.on('exit', (code) => done(code));
-            child.kill('SIGINT');
-          }),
+        stop: () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+          return exited;
+        },
       });
     });
   });

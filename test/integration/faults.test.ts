@@ -71,9 +71,9 @@ describe('secrets in logs', () => {
     const ndjson = path.join(dir, 'run.ndjson');
     const result = await runCli(['-c', file, '--junit', junit, '-l', ndjson]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const record = /Run record: (\S+)/.exec(result.stdout)?.[1];
-    assert.ok(record, result.stdout);
-    const outputs = { console: result.stdout + result.stderr, ndjson: readFileSync(ndjson, 'utf8'), junit: readFileSync(junit, 'utf8'), record: readFileSync(record, 'utf8') };
+    const show = await runCli(['runs', 'show', /Run record: (\S+) in /.exec(result.stdout)![1]!, '--json']);
+    assert.equal(show.code, 0, show.stderr);
+    const outputs = { console: result.stdout + result.stderr, ndjson: readFileSync(ndjson, 'utf8'), junit: readFileSync(junit, 'utf8'), record: show.stdout };
     for (const [where, text] of Object.entries(outputs)) {
       assert.match(text, /VISIBLE-LINE/, `${where} lacks the log line`);
       assert.doesNotMatch(text, /SECRET-/, `${where} shows a secret`);

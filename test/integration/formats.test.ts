@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../../src/results/record/types.js';
 import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
-import { recordSchemaErrors } from '../helpers/records.js';
+import { recordFromOutput, recordSchemaErrors, storedAttachmentFile, storedRecords } from '../helpers/records.js';
 
 /**
  * What each report format carries, read back by readers kiso did not write:
@@ -23,7 +23,6 @@ interface Run {
   store: string;
   result: CliResult;
   record: RunRecord;
-  recordFile: string;
 }
 
 /** Runs the formats station (serial SN-F-1 unless another, or none with null, is given). */
@@ -31,9 +30,8 @@ async function runFormats(args: string[] = [], env: NodeJS.ProcessEnv = {}, seri
   const dir = tmp();
   const store = path.join(dir, 'store');
   const result = await runCli(['-c', STATION, ...(serial === null ? [] : ['--serial', serial]), '--store', store, ...args], { env: { KISO_STORE: store, ...env } });
-  const match = /^Run record: (.+) \(kiso runs show (\S+)\)$/m.exec(result.stdout);
-  assert.ok(match, `no "Run record:" line in:\n${result.stdout}\n${result.stderr}`);
-  return { dir, store, result, recordFile: match[1]!, record: JSON.parse(readFileSync(match[1]!, 'utf8')) as RunRecord };
+  assert.match(result.stdout, /^Run record: \S+ in /m, `no "Run record:" line in:\n${result.stdout}\n${result.stderr}`);
+  return { dir, store, result, record: recordFromOutput(result.stdout, store) };
 }
 
 /** Runs Debian's Python on a script (`-c` text, or a .py file); its stdout parsed as JSON. */
@@ -47,12 +45,12 @@ describe('structured log fields', () => {
   const run = runFormats();
 
   it('are kept in the run record, minus keys named like secrets', async () => {
-    const { record, result, recordFile } = await run;
+    const { record, result } = await run;
     assert.equal(result.code, 1, 'the fixture has a failed and an errored case');
     assert.deepEqual(recordSchemaErrors(record), []);
     const log = record.phases[0]!.logs.find((l) => l.message === 'firmware version')!;
     assert.deepEqual(log.fields, { version: '1.3.9', nested: { ok: 1 } });
-    assert.doesNotMatch(readFileSync(recordFile, 'utf8'), /SECRET|redacted/, 'no secret, and no trace of one, in the record');
+    assert.doesNotMatch(JSON.stringify(record), /SECRET|redacted/, 'no secret, and no trace of one, in the record');
   });
 
   it('are in the HTML report and the OpenHTF export, never the secrets', async () => {
@@ -135,8 +133,8 @@ describe('OpenHTF export', () => {
   });
 
   it('an attachment missing from the store is said, and the export exits 1', async () => {
-    const { store, record, recordFile, dir } = await runFormats();
-    rmSync(path.join(path.dirname(recordFile), record.phases[0]!.attachments[0]!.path));
+    const { store, record, dir } = await runFormats();
+    rmSync(storedAttachmentFile(store, record.phases[0]!.attachments[0]!.sha1));
     const result = await runCli(['runs', 'export', record.id, '--format', 'openhtf', '-o', path.join(dir, 'run.json'), '--store', store]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /1 attachment\(s\) missing from the store, exported without their bytes: .*blob\.bin/);
@@ -250,7 +248,7 @@ describe('which unit and which slot', () => {
     writeFileSync(path.join(dir, 'duts.yaml'), '- { slot: 1, serial_number: SN-S1 }\n- { slot: 2, serial_number: sn-s2 }\n');
     const result = await runCli(['-c', STATION, '--duts', path.join(dir, 'duts.yaml'), '--junit', path.join(dir, 'junit.xml'), '--junit-format', 'jenkins', '--html', path.join(dir, 'unit.html'), '--store', store], { env: { KISO_STORE: store } });
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    const records = [...result.stdout.matchAll(/^Run record: (.+) \(kiso runs show/gm)].map((m) => JSON.parse(readFileSync(m[1]!, 'utf8')) as RunRecord);
+    const records = storedRecords(store);
     assert.equal(records.length, 2);
     for (const [slot, serial] of [[1, 'SN-S1'], [2, 'sn-s2']] as const) {
       const record = records.find((r) => r.unit_under_test.serial_number === serial)!;

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { storedRecords } from '../helpers/records.js';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import type { RunRecord } from '../../src/results/record/types.js';
 
@@ -34,11 +35,7 @@ function station(extra = ''): string {
   return path.join(dir, 'station.yaml');
 }
 
-function records(store: string): RunRecord[] {
-  return readdirSync(store, { recursive: true, encoding: 'utf8' })
-    .filter((f) => /\d{8}-\d{6}-\w+\.json$/.test(f))
-    .map((f) => JSON.parse(readFileSync(path.join(store, f), 'utf8')) as RunRecord);
-}
+const records = (store: string): RunRecord[] => storedRecords(store);
 
 /** kiso on a real pseudo-terminal (Python's pty), answering each prompt once its text appears. */
 function onTerminal(args: string[], answers: Array<[string, string]>, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; output: string }> {

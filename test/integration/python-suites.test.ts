@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { storedRecords } from '../helpers/records.js';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import type { RunRecord } from '../../src/results/record/types.js';
 
@@ -33,16 +34,17 @@ function station(yaml: string, folders: Record<string, Record<string, string>>):
 }
 
 function storedRecord(store: string): RunRecord {
-  const files = readdirSync(store, { recursive: true, encoding: 'utf8' }).filter((f) => /\d{8}-\d{6}-\w+\.json$/.test(f));
-  assert.equal(files.length, 1, files.join(', '));
-  return JSON.parse(readFileSync(path.join(store, files[0]!), 'utf8')) as RunRecord;
+  const records = storedRecords(store);
+  assert.equal(records.length, 1, `one record in the store: ${records.map((r) => r.id).join(', ')}`);
+  return records[0]!;
 }
 
-const pythonAlive = (): string[] => {
+/** kiso's Python processes started with this tag in their environment (other tests' and other checkouts' do not count). */
+const pythonAlive = (tag: string): string[] => {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kiso_runner.py')) out.push(pid);
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kiso_runner.py') && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`KISO_TEST_TAG=${tag}`)) out.push(pid);
     } catch {
       // gone meanwhile
     }
@@ -314,14 +316,15 @@ class Fine(pykiso.BasicTest):
     });
     const dir = path.dirname(file);
     const junit = path.join(dir, 'junit.xml');
-    const result = await runCli(['-c', file, '--junit', junit], { env: { KISO_STORE: dir } });
+    const tag = `crash-${process.pid}-${Date.now()}`;
+    const result = await runCli(['-c', file, '--junit', junit], { env: { KISO_STORE: dir, KISO_TEST_TAG: tag } });
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /ERROR +\[1\.1\] Dies\.test_run .*\n +KisoError: the Python process exited on SIGKILL/);
     assert.match(result.stdout, /ERROR +\[1\.2\] AfterTheCrash\.test_run .*\n +KisoError in setup: the Python process exited on SIGKILL/);
     assert.match(result.stdout, /PASS +\[2\.1\] Fine\.test_run/);
     assert.match(readFileSync(junit, 'utf8'), /tests="3"/);
     assert.deepEqual(storedRecord(dir).phases.map((p) => p.outcome), ['ERROR', 'ERROR', 'PASS']);
-    assert.deepEqual(pythonAlive(), []);
+    assert.deepEqual(pythonAlive(tag), []);
   });
 
   it('a suite file that does not import is exit 1 naming the file, line and error', async () => {
@@ -370,7 +373,8 @@ class Waits(pykiso.BasicTest):
       },
     });
     const junit = path.join(path.dirname(file), 'junit.xml');
-    const child = spawn(process.execPath, [CLI, '-c', file, '--junit', junit, '--no-record'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    const tag = `sigint-${process.pid}-${Date.now()}`;
+    const child = spawn(process.execPath, [CLI, '-c', file, '--junit', junit, '--no-record'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', KISO_TEST_TAG: tag } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -381,6 +385,6 @@ class Waits(pykiso.BasicTest):
     assert.equal(code, 1, stdout + stderr);
     assert.match(stdout, /ERROR +\[1\.1\] Waits\.test_run .*\n +KisoError: case "Waits\.test_run" was interrupted/);
     assert.match(readFileSync(junit, 'utf8'), /<error message="case &quot;Waits\.test_run&quot; was interrupted"/);
-    assert.deepEqual(pythonAlive(), []);
+    assert.deepEqual(pythonAlive(tag), []);
   });
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { runCli } from '../helpers/cli.js';
-import { recordSchemaErrors } from '../helpers/records.js';
+import { recordSchemaErrors, storedRecords } from '../helpers/records.js';
 import type { RunRecord } from '../../src/results/record/types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -18,9 +18,9 @@ function caseRows(html: string, testId: string): string[] {
   return [...section.matchAll(/<tr class="c[^"]*"[^>]*>([\s\S]*?)<\/tr>/g)].map((m) => text(m[1]!));
 }
 function storedRecord(store: string): RunRecord {
-  const files = readdirSync(store, { recursive: true, encoding: 'utf8' }).filter((f) => /\d{8}-\d{6}-\w+\.json$/.test(f));
-  assert.equal(files.length, 1, `one record in the store: ${files.join(', ')}`);
-  return JSON.parse(readFileSync(path.join(store, files[0]!), 'utf8')) as RunRecord;
+  const records = storedRecords(store);
+  assert.equal(records.length, 1, `one record in the store: ${records.map((r) => r.id).join(', ')}`);
+  return records[0]!;
 }
 
 describe('--step-report and ctx.check / ctx.step', () => {
