@@ -275,6 +275,13 @@ async function runFixture(
     const record = records.get(slot.slot);
     if (record) process.stdout.write(recordSummary(record, slotReportFiles(flags, slot.serial), slot.config!, 1));
   }
+  const tested = outcomes.filter((outcome) => outcome.status !== 'empty');
+  // A fixture whose devices executed nothing (every case skipped) tested nothing: no green run.
+  if (tested.length && tested.every((outcome) => outcome.status === 'passed' && (outcome.result?.counts.passed ?? 0) === 0)) {
+    const skipped = tested.reduce((sum, outcome) => sum + (outcome.result?.counts.skipped ?? 0), 0);
+    process.stderr.write(`kiso: ${path.relative(process.cwd(), config.file)}: no case was executed on any device (${skipped} skipped): a run that tests nothing does not pass\n`);
+    return false;
+  }
   return outcomes.every((outcome) => outcome.status === 'passed' || outcome.status === 'empty');
 }
 

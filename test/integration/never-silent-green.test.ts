@@ -93,6 +93,14 @@ describe('never a silent green: suites and reports', () => {
     assert.match(result.stderr, /test_filter_pattern 'test_\*\.py' matches no file in suite folder .*suite: kiso runs pykiso Python suites from the files the pattern matches there/);
   });
 
+  it('a fixture whose devices all skipped every case executed nothing: exit 1, never 0', async () => {
+    const file = station({ 'test_a.mjs': `{ cases: [{ name: 'a', skip: 'not on this bench', run() {} }] }` });
+    writeFileSync(file, `duts:\n  - { slot: 1, serial_number: SN-S1 }\n  - { slot: 2, serial_number: SN-S2 }\n${readFileSync(file, 'utf8')}`);
+    const result = await runCli(['-c', file, '--no-record']);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /no case was executed on any device \(2 skipped\): a run that tests nothing does not pass/);
+  });
+
   it('a run whose every case is skipped executed nothing: exit 1, never 0', async () => {
     const file = station({ 'test_a.mjs': `{ cases: [{ name: 'a', skip: 'not on this bench', run() {} }, { name: 'b', skip: true, run() {} }] }` });
     const result = await runCli(['-c', file, '--no-record']);

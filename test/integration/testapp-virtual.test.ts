@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { storedRecords } from '../helpers/records.js';
 import type { PhaseRecord, RunRecord } from '../../src/results/record/types.js';
 
 // pykiso's examples/virtual.yaml and its test_suite_virtual suites as pykiso ships
@@ -93,9 +94,9 @@ async function virtualStation(): Promise<{ dir: string; yaml: string }> {
 }
 
 function storedRecord(store: string): RunRecord {
-  const files = readdirSync(store, { recursive: true, encoding: 'utf8' }).filter((f) => /\d{8}-\d{6}-\w+\.json$/.test(f));
-  assert.equal(files.length, 1, files.join(', '));
-  return JSON.parse(readFileSync(path.join(store, files[0]!), 'utf8')) as RunRecord;
+  const records = storedRecords(store);
+  assert.equal(records.length, 1, records.map((r) => r.id).join(', '));
+  return records[0]!;
 }
 
 const REASON = /(Component busy|fatal error occur|Overvoltage situation happen), could not run/;
