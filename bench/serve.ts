@@ -57,13 +57,19 @@ function serve(file: string, store: string): Promise<Served> {
   const child = spawn(process.execPath, [CLI, 'serve', '-c', file, '--port', '0', '--log-level', 'warn'], { env: { ...process.env, KISO_STORE: store }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.on('exit', (code) => reject(new Error(`kiso serve exited ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`kiso serve exited ${code}: ${out}`)));
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /kiso serve: (http:\/\/\S+\/)/.exec(out);
       if (!match) return;
-      child.removeAllListeners('exit');
-      resolve({ url: match[1]!, stop: () => new Promise((done) => (child.on('exit', () => done()), child.kill('SIGINT'))) });
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      resolve({
+        url: match[1]!,
+        stop: () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+          return exited;
+        },
+      });
     });
   });
 }
@@ -115,6 +121,7 @@ export async function run(): Promise<BenchResult[]> {
     const tab = await browser?.newPage();
     await tab?.goto(server.url);
     for (let round = 0; round < ROUNDS; round++) {
+      process.stderr.write(`bench: serve: round ${round + 1} of ${ROUNDS}\n`);
       cli.push(cliRunMs(file, store));
       await tab?.evaluate(() => ((globalThis as unknown as { __kisoSeen: unknown[] }).__kisoSeen.length = 0));
       const follow = followRun(server.url, (delay) => stream.push(delay));
@@ -129,8 +136,8 @@ export async function run(): Promise<BenchResult[]> {
       }
     }
   } finally {
-    await server.stop();
     await browser?.close();
+    await server.stop();
   }
   const results = [
     result('serve.run_4_slots_ms', median(served), 'ms', median(cli), { note: `a ${SLOTS}-slot run started from kiso serve's API, against the same run by kiso -c (median of ${ROUNDS})` }),

@@ -77,9 +77,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/api/state', async () => hub.state);
 
+  // Event streams never end on their own: closing the server ends them, or it would wait for them forever.
+  const streams = new Set<FastifyReply['raw']>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end();
+  });
+
   app.get('/api/events', (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     const out = reply.raw;
+    streams.add(out);
     out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send = (event: UiEvent): void => {
       out.write(`data: ${JSON.stringify(event)}\n\n`);
@@ -90,6 +97,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.raw.on('close', () => {
       clearInterval(keepAlive);
       unsubscribe();
+      streams.delete(out);
     });
   });
 
