@@ -84,7 +84,7 @@ describe('the fleet store (PostgreSQL)', { skip }, () => {
       const withFile = records[3]!;
       assert.deepEqual(await fleet.read(withFile.id.slice(0, 18)), withFile);
       assert.equal(Buffer.from((await fleet.attachments(withFile)).get(withFile.phases[0]!.attachments[0]!.path)!).toString(), 't,v\n0,5\n');
-      assert.equal(await fleet.schemaVersion(), 2);
+      assert.equal(await fleet.schemaVersion(), 3);
       assert.deepEqual(await fleet.receipt(withFile.id).then((r) => [r?.station, r?.received_by]), [withFile.station.name, 'kiso']);
     } finally {
       await fleet.close();
@@ -119,7 +119,7 @@ describe('the fleet store (PostgreSQL)', { skip }, () => {
   it('migrations are versioned and applied once, however many stations open at once', async () => {
     const fresh = await server.database('migrations');
     const stores = await Promise.all([1, 2, 3, 4].map(() => open(fresh)));
-    for (const store of stores) assert.equal(await store.schemaVersion(), 2);
+    for (const store of stores) assert.equal(await store.schemaVersion(), 3);
     await Promise.all(stores.map((store) => store.close()));
   });
 });

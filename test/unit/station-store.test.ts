@@ -37,7 +37,7 @@ describe('the station store (SQLite)', () => {
     assert.deepEqual(store.list({ serial: 'SN-404' }), []);
     const [first] = store.list({ serial: 'SN-2' });
     assert.deepEqual(first!.phases, { passed: 1, failed: 0, error: 0, skipped: 0, total: 1 });
-    assert.equal(store.schemaVersion(), 2);
+    assert.equal(store.schemaVersion(), 3);
     store.close();
   });
 
