@@ -273,8 +273,9 @@ export class FleetStore {
     return found;
   }
 
-  async stats(filter: StatsFilter = {}): Promise<RunStats> {
-    const queries = statsQueries(filter);
+  /** `exact` reads every measurement row even where the per-day aggregates answer (tests compare both). */
+  async stats(filter: StatsFilter = {}, options: { exact?: boolean } = {}): Promise<RunStats> {
+    const queries = statsQueries(filter, options);
     const [yieldRows, stationRows, measurementRows] = await Promise.all([this.query(queries.yield), this.query(queries.stations), this.query(queries.measurements)]);
     return statsFromRows(filter, yieldRows, stationRows, measurementRows);
   }

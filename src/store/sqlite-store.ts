@@ -290,8 +290,9 @@ export class StationStore {
     return existsSync(file) ? readFileSync(file) : undefined;
   }
 
-  stats(filter: StatsFilter = {}): RunStats {
-    const queries = statsQueries(filter);
+  /** `exact` reads every measurement row even where the per-day aggregates answer (tests compare both). */
+  stats(filter: StatsFilter = {}, options: { exact?: boolean } = {}): RunStats {
+    const queries = statsQueries(filter, options);
     const all = (q: { sql: string; params: Array<string | number> }): Array<Record<string, unknown>> => this.statement(q.sql).all(...q.params) as Array<Record<string, unknown>>;
     return statsFromRows(filter, all(queries.yield), all(queries.stations), all(queries.measurements));
   }

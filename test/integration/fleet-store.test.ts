@@ -78,8 +78,9 @@ describe('the fleet store (PostgreSQL)', { skip }, () => {
       for (const filter of [{}, { serial: 'SN-1' }, { procedure: 'FVT1', outcome: 'FAIL', limit: 5 }, { station: 'bench-1' }, { partNumber: 'PB-100', since: day(3), until: day(6) }, { outcome: 'PASS' }]) {
         assert.deepEqual(await fleet.list(filter), local.list(filter), JSON.stringify(filter));
       }
-      for (const filter of [{}, { procedure: 'FVT1' }, { station: 'bench-2', since: day(2) }]) {
+      for (const filter of [{}, { procedure: 'FVT1' }, { station: 'bench-2', since: day(2) }, { since: Date.parse('2025-11-03T00:00:00Z'), until: Date.parse('2025-11-07T00:00:00Z') }]) {
         assert.deepEqual(await fleet.stats(filter), local.stats(filter), JSON.stringify(filter));
+        assert.deepEqual(await fleet.stats(filter), await fleet.stats(filter, { exact: true }), `aggregates, ${JSON.stringify(filter)}`);
       }
       const withFile = records[3]!;
       assert.deepEqual(await fleet.read(withFile.id.slice(0, 18)), withFile);
@@ -208,6 +209,17 @@ describe('offline first: the outbox', { skip }, () => {
       assert.deepEqual([result.pushed, result.waiting], [10, 0]);
       assert.equal(await fleet.count(), 10);
       assert.equal((await fleet.stats({})).yield.units, 10);
+      // Measurements too: pushed twice (and once more with another value), counted once, as the station counts them.
+      const measured = Array.from({ length: 6 }, (_, i) => recordOf([caseResult({ measurements: [evaluate({ name: 'v', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 4.6 + i / 10)] })], { serialNumber: `SN-M${i}` }, day(2, i)));
+      await fleet.push(measured.map((record) => ({ record, blobs: new Map() })));
+      await fleet.push(measured.slice(0, 3).map((record) => ({ record, blobs: new Map() })));
+      const changed = { ...recordOf([caseResult({ measurements: [evaluate({ name: 'v', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 5.4)] })], { serialNumber: 'SN-M0' }, day(3, 0)), id: measured[0]!.id };
+      await fleet.push([{ record: changed, blobs: new Map() }]);
+      store.commitMany([...measured, changed]);
+      const v = (await fleet.stats({})).measurements.find((m) => m.name === 'v')!;
+      assert.deepEqual([v.count, v.max], [6, 5.4]);
+      assert.deepEqual(await fleet.stats({}), store.stats({}));
+      assert.deepEqual(await fleet.stats({}), await fleet.stats({}, { exact: true }));
     } finally {
       await fleet.close();
       store.close();
