@@ -3,8 +3,8 @@ import { describeError, KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { RunRecord } from '../results/record/types.js';
 import { redactUrl } from './location.js';
-import { ATTACHMENT_COLUMNS, LOG_COLUMNS, MEASUREMENT_COLUMNS, PHASE_COLUMNS, recordRows, runValues, summaryOf, type Cell, type RecordRows } from './rows.js';
-import { CHILD_TABLES, forDialect, insertRowsSql, listQuery, MIGRATIONS, MIGRATIONS_TABLE, statsQueries, upsertRunsSql, upsertUnitsSql, type Query } from './schema.js';
+import { ATTACHMENT_COLUMNS, LOG_COLUMNS, MEASUREMENT_COLUMNS, measurementDayRows, PHASE_COLUMNS, recordRows, runValues, summaryOf, type Cell, type RecordRows } from './rows.js';
+import { addMeasurementDaysSql, CHILD_TABLES, DAY_MS, dayOf, forDialect, insertRowsSql, MEASUREMENT_DAY_COLUMNS, RECOMPUTE_MEASUREMENT_DAY, listQuery, MIGRATIONS, MIGRATIONS_TABLE, statsQueries, upsertRunsSql, upsertUnitsSql, type Query } from './schema.js';
 import { statsFromRows } from './stats.js';
 import type { ListFilter, RunStats, RunSummary, StationEntry, StatsFilter } from './types.js';
 
@@ -186,6 +186,13 @@ export class FleetStore {
       }
     }
     await this.transaction(async (client) => {
+      // Runs the fleet has already (pushed again): the aggregates of their (procedure, day), old and new, are recomputed below.
+      const before = (await client.query('SELECT id, procedure_id, started_ms FROM runs WHERE id = ANY($1) AND complete = 1 FOR UPDATE', [ids])).rows as Array<{ id: string; procedure_id: string | null; started_ms: string }>;
+      const recompute = new Map<string, [string | null, number]>();
+      const again = new Set(before.map((row) => row.id));
+      const mark = (procedure: string | null, ms: number): void => void recompute.set(JSON.stringify([procedure, dayOf(ms)]), [procedure, dayOf(ms)]);
+      for (const row of before) mark(row.procedure_id, Number(row.started_ms));
+      for (const { rows } of all) if (again.has(rows.run.id)) mark(rows.run.procedure_id, rows.run.started_ms);
       for (const table of CHILD_TABLES) await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1)`, [ids]);
       const runWidth = 20;
       const perStatement = Math.floor(MAX_PARAMS / runWidth);
@@ -202,6 +209,20 @@ export class FleetStore {
       await FleetStore.insertMany(client, 'measurements', MEASUREMENT_COLUMNS, all.flatMap((entry) => entry.rows.measurements));
       await FleetStore.insertMany(client, 'logs', LOG_COLUMNS, all.flatMap((entry) => entry.rows.logs));
       await FleetStore.insertMany(client, 'attachments', ATTACHMENT_COLUMNS, all.flatMap((entry) => entry.rows.attachments));
+      if (recompute.size) {
+        // Holds off other pushers' additions until this commits: they add to the recomputed rows, never into a gap.
+        await client.query('LOCK TABLE measurement_days IN SHARE ROW EXCLUSIVE MODE');
+        for (const [procedure, day] of recompute.values()) {
+          await client.query(forDialect(RECOMPUTE_MEASUREMENT_DAY.remove, 'postgres'), [procedure, procedure === null ? 1 : 0, day]);
+          await client.query(forDialect(RECOMPUTE_MEASUREMENT_DAY.insert, 'postgres'), [procedure, day, day + DAY_MS]);
+        }
+      }
+      const days = measurementDayRows(all.flatMap((entry) => entry.rows.measurements), (procedure, day) => recompute.has(JSON.stringify([procedure, day])));
+      const daysPerStatement = Math.floor(MAX_PARAMS / MEASUREMENT_DAY_COLUMNS.split(', ').length);
+      for (let start = 0; start < days.length; start += daysPerStatement) {
+        const chunk = days.slice(start, start + daysPerStatement);
+        await client.query(forDialect(addMeasurementDaysSql(chunk.length), 'postgres'), chunk.flat());
+      }
       if (blobs.size) {
         const present = new Set((await client.query('SELECT sha1 FROM attachment_blobs WHERE sha1 = ANY($1)', [[...blobs.keys()]])).rows.map((r: { sha1: string }) => r.sha1));
         for (const [sha1, data] of blobs) {
@@ -252,8 +273,9 @@ export class FleetStore {
     return found;
   }
 
-  async stats(filter: StatsFilter = {}): Promise<RunStats> {
-    const queries = statsQueries(filter);
+  /** `exact` reads every measurement row even where the per-day aggregates answer (tests compare both). */
+  async stats(filter: StatsFilter = {}, options: { exact?: boolean } = {}): Promise<RunStats> {
+    const queries = statsQueries(filter, options);
     const [yieldRows, stationRows, measurementRows] = await Promise.all([this.query(queries.yield), this.query(queries.stations), this.query(queries.measurements)]);
     return statsFromRows(filter, yieldRows, stationRows, measurementRows);
   }

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../results/record/types.js';
+import { dayOf } from './schema.js';
 import type { RunSummary } from './types.js';
 
 /**
@@ -114,4 +115,35 @@ export function summaryOf(row: Record<string, unknown>): RunSummary {
     station: String(row.station),
     phases: { passed: Number(row.passed), failed: Number(row.failed), error: Number(row.errors), skipped: Number(row.skipped), total: Number(row.total) },
   };
+}
+
+/**
+ * A run's measurement rows as additions to the per-day aggregates (MEASUREMENT_DAY_COLUMNS each), one per
+ * procedure, UTC day, station, name, units and limits; `skip` leaves out the (procedure, day) pairs
+ * recomputed instead.
+ */
+export function measurementDayRows(measurements: Cell[][], skip?: (procedure: string | null, day: number) => boolean): Cell[][] {
+  const byKey = new Map<string, Cell[]>();
+  for (const m of measurements) {
+    const [, , , name, outcome, value, , units, lower, upper, procedure, station, startedMs] = m as [string, number, number, string, string, number | null, string | null, string | null, number | null, number | null, string | null, string, number];
+    const day = dayOf(startedMs);
+    if (skip?.(procedure, day)) continue;
+    const nulls = (procedure === null ? 1 : 0) + (units === null ? 2 : 0) + (lower === null ? 4 : 0) + (upper === null ? 8 : 0);
+    const key = JSON.stringify([procedure, day, station, name, units, lower, upper]);
+    let row = byKey.get(key);
+    if (!row) {
+      row = [procedure ?? '', day, station, name, units ?? '', lower ?? 0, upper ?? 0, nulls, 0, 0, 0, null, null, 0];
+      byKey.set(key, row);
+    }
+    if (value !== null) {
+      row[8] = (row[8] as number) + 1;
+      row[9] = (row[9] as number) + value;
+      row[10] = (row[10] as number) + value * value;
+      if (row[11] === null || value < (row[11] as number)) row[11] = value;
+      if (row[12] === null || value > (row[12] as number)) row[12] = value;
+    }
+    if (outcome === 'FAIL' || outcome === 'ERROR') row[13] = (row[13] as number) + 1;
+  }
+  // In key order, so concurrent writers lock the rows they share in the same order.
+  return [...byKey].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, row]) => row);
 }

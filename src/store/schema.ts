@@ -150,7 +150,78 @@ export const MIGRATIONS: Migration[] = [
     description: 'serial numbers match whatever their case (as TofuPilot matches them)',
     statements: () => ['CREATE INDEX runs_by_serial_nocase ON runs (lower(serial_number), started_ms DESC, id DESC)'],
   },
+  {
+    version: 3,
+    description: 'statistics: measurement aggregates per procedure, station, measurement and UTC day; a covering index for yield',
+    statements: (dialect) => {
+      const t = TYPES[dialect];
+      return [
+        // Yield and runs per station read this index alone, never the runs' records.
+        'CREATE INDEX runs_for_stats ON runs (complete, procedure_id, serial_number, started_ms, id, outcome, station)',
+        // Key columns are never NULL (a NULL in a primary key never conflicts): `nulls` says which are
+        // (1 procedure_id, 2 units, 4 lower_limit, 8 upper_limit), and those hold '' or 0.
+        `CREATE TABLE measurement_days (
+          procedure_id TEXT NOT NULL,
+          day ${t.big} NOT NULL,
+          station TEXT NOT NULL,
+          name TEXT NOT NULL,
+          units TEXT NOT NULL,
+          lower_limit ${t.real} NOT NULL,
+          upper_limit ${t.real} NOT NULL,
+          nulls INTEGER NOT NULL,
+          n ${t.big} NOT NULL,
+          total ${t.real} NOT NULL,
+          squares ${t.real} NOT NULL,
+          min_value ${t.real},
+          max_value ${t.real},
+          failures ${t.big} NOT NULL,
+          PRIMARY KEY (procedure_id, day, station, name, units, lower_limit, upper_limit, nulls)
+        )`,
+        `INSERT INTO measurement_days (${MEASUREMENT_DAY_COLUMNS}) ${measurementDaysSelect('1 = 1')}`,
+      ];
+    },
+  },
 ];
+
+export const DAY_MS = 86_400_000;
+
+/** The UTC day of an instant, as the epoch ms of its midnight (before 1970 too). */
+export const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+
+export const MEASUREMENT_DAY_COLUMNS = 'procedure_id, day, station, name, units, lower_limit, upper_limit, nulls, n, total, squares, min_value, max_value, failures';
+
+/** The aggregates of the measurement rows `where` selects, exactly (the migration's backfill; a run replaced). */
+export function measurementDaysSelect(where: string): string {
+  return `SELECT coalesce(procedure_id, ''), started_ms - (((started_ms % ${DAY_MS}) + ${DAY_MS}) % ${DAY_MS}), station, name, coalesce(units, ''),
+      coalesce(lower_limit, 0), coalesce(upper_limit, 0),
+      (CASE WHEN procedure_id IS NULL THEN 1 ELSE 0 END) + (CASE WHEN units IS NULL THEN 2 ELSE 0 END) + (CASE WHEN lower_limit IS NULL THEN 4 ELSE 0 END) + (CASE WHEN upper_limit IS NULL THEN 8 ELSE 0 END),
+      count(value_num), coalesce(sum(value_num), 0), coalesce(sum(value_num * value_num), 0), min(value_num), max(value_num),
+      sum(CASE WHEN outcome = 'FAIL' OR outcome = 'ERROR' THEN 1 ELSE 0 END)
+    FROM measurements WHERE ${where}
+    GROUP BY coalesce(procedure_id, ''), started_ms - (((started_ms % ${DAY_MS}) + ${DAY_MS}) % ${DAY_MS}), station, name, coalesce(units, ''), coalesce(lower_limit, 0), coalesce(upper_limit, 0),
+      (CASE WHEN procedure_id IS NULL THEN 1 ELSE 0 END) + (CASE WHEN units IS NULL THEN 2 ELSE 0 END) + (CASE WHEN lower_limit IS NULL THEN 4 ELSE 0 END) + (CASE WHEN upper_limit IS NULL THEN 8 ELSE 0 END)`;
+}
+
+/** Adds `rows` aggregate rows (MEASUREMENT_DAY_COLUMNS each) to what the table holds. */
+export function addMeasurementDaysSql(rows: number): string {
+  const tuple = `(${MEASUREMENT_DAY_COLUMNS.split(', ').map(() => '?').join(', ')})`;
+  const old = 'measurement_days';
+  const least = (c: string, op: string): string => `${c} = CASE WHEN excluded.${c} IS NULL THEN ${old}.${c} WHEN ${old}.${c} IS NULL OR excluded.${c} ${op} ${old}.${c} THEN excluded.${c} ELSE ${old}.${c} END`;
+  return `INSERT INTO measurement_days (${MEASUREMENT_DAY_COLUMNS}) VALUES ${Array(rows).fill(tuple).join(', ')}
+    ON CONFLICT (procedure_id, day, station, name, units, lower_limit, upper_limit, nulls) DO UPDATE SET
+      n = ${old}.n + excluded.n, total = ${old}.total + excluded.total, squares = ${old}.squares + excluded.squares,
+      ${least('min_value', '<')}, ${least('max_value', '>')}, failures = ${old}.failures + excluded.failures`;
+}
+
+/**
+ * Recomputes the aggregates of one procedure on one day from the measurement rows, exactly: after a run
+ * that was already there is replaced (its old values cannot be taken back out of a min or max).
+ * Two statements, each with params [procedure or null, day start, day end].
+ */
+export const RECOMPUTE_MEASUREMENT_DAY = {
+  remove: 'DELETE FROM measurement_days WHERE procedure_id = coalesce(?, \'\') AND (nulls & 1) = ? AND day = ?',
+  insert: `INSERT INTO measurement_days (${MEASUREMENT_DAY_COLUMNS}) ${measurementDaysSelect('procedure_id IS NOT DISTINCT FROM ? AND started_ms >= ? AND started_ms < ?')}`,
+};
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -210,11 +281,45 @@ function statsWhere(filter: StatsFilter, complete: boolean): { where: string; pa
   return { where: where.join(' AND '), params };
 }
 
-/** The statistics queries of `kiso runs stats`: yield per procedure, runs per station, numeric measurements. */
-export function statsQueries(filter: StatsFilter): { yield: Query; stations: Query; measurements: Query } {
+/** Whether the per-day aggregates answer a filter: its times, if any, fall on UTC midnights. */
+export function aggregatesAnswer(filter: StatsFilter): boolean {
+  const onDay = (ms: number | undefined): boolean => ms === undefined || (Number.isSafeInteger(ms) && dayOf(ms) === ms);
+  return onDay(filter.since) && onDay(filter.until);
+}
+
+/** The measurement figures from the per-day aggregates: the same rows as the exact query, without reading every measurement. */
+function measurementsFromDays(filter: StatsFilter): Query {
+  const where = ['1 = 1'];
+  const params: Array<string | number> = [];
+  const add = (clause: string, value: string | number | undefined): void => {
+    if (value === undefined) return;
+    where.push(clause);
+    params.push(value);
+  };
+  add('procedure_id = ? AND (nulls & 1) = 0', filter.procedure);
+  add('station = ?', filter.station);
+  add('day >= ?', filter.since);
+  add('day < ?', filter.until);
+  return {
+    sql: `SELECT name, units, lower_limit, upper_limit, sum(n) AS n, sum(total) AS total, sum(squares) AS squares,
+        min(min_value) AS min_value, max(max_value) AS max_value, sum(failures) AS failures
+      FROM (SELECT name, CASE WHEN (nulls & 2) = 0 THEN units END AS units, CASE WHEN (nulls & 4) = 0 THEN lower_limit END AS lower_limit,
+          CASE WHEN (nulls & 8) = 0 THEN upper_limit END AS upper_limit, n, total, squares, min_value, max_value, failures
+        FROM measurement_days WHERE ${where.join(' AND ')}) AS days
+      GROUP BY name, units, lower_limit, upper_limit ORDER BY name, units, lower_limit, upper_limit`,
+    params,
+  };
+}
+
+/**
+ * The statistics queries of `kiso runs stats`: yield per procedure, runs per station, numeric measurements.
+ * Measurements come from the per-day aggregates when they answer the filter, else from every row (`exact`).
+ */
+export function statsQueries(filter: StatsFilter, options: { exact?: boolean } = {}): { yield: Query; stations: Query; measurements: Query } {
   const runs = statsWhere(filter, true);
   // Measurement rows exist for complete runs only (a run in progress is the record alone).
   const measurements = statsWhere(filter, false);
+  const fromDays = !options.exact && aggregatesAnswer(filter);
   return {
     yield: {
       sql: `WITH r AS (SELECT procedure_id, serial_number, outcome, started_ms, id FROM runs WHERE ${runs.where}),
@@ -241,7 +346,7 @@ export function statsQueries(filter: StatsFilter): { yield: Query; stations: Que
       sql: `SELECT station, count(*) AS runs, sum(CASE WHEN outcome = 'PASS' THEN 1 ELSE 0 END) AS passed_runs FROM runs WHERE ${runs.where} GROUP BY station ORDER BY station`,
       params: runs.params,
     },
-    measurements: {
+    measurements: fromDays ? measurementsFromDays(filter) : {
       sql: `SELECT name, units, lower_limit, upper_limit, count(value_num) AS n, sum(value_num) AS total, sum(value_num * value_num) AS squares,
           min(value_num) AS min_value, max(value_num) AS max_value,
           sum(CASE WHEN outcome = 'FAIL' OR outcome = 'ERROR' THEN 1 ELSE 0 END) AS failures

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { describeError, KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { RunRecord } from '../results/record/types.js';
-import { ATTACHMENT_COLUMNS, LOG_COLUMNS, MEASUREMENT_COLUMNS, PHASE_COLUMNS, recordRows, runValues, summaryOf, type Cell, type RecordRows } from './rows.js';
-import { CHILD_TABLES, insertRowsSql, listQuery, MIGRATIONS, MIGRATIONS_TABLE, statsQueries, upsertRunsSql, upsertUnitsSql } from './schema.js';
+import { ATTACHMENT_COLUMNS, LOG_COLUMNS, MEASUREMENT_COLUMNS, measurementDayRows, PHASE_COLUMNS, recordRows, runValues, summaryOf, type Cell, type RecordRows } from './rows.js';
+import { addMeasurementDaysSql, CHILD_TABLES, DAY_MS, dayOf, insertRowsSql, RECOMPUTE_MEASUREMENT_DAY, listQuery, MIGRATIONS, MIGRATIONS_TABLE, statsQueries, upsertRunsSql, upsertUnitsSql } from './schema.js';
 import { migrateFileStore } from './migrate-files.js';
 import { statsFromRows } from './stats.js';
 import type { ListFilter, RunStats, RunSummary, StatsFilter } from './types.js';
@@ -219,6 +219,12 @@ export class StationStore {
 
   private commitRows(rows: RecordRows, recordJson: string, queue: boolean): void {
     const id = rows.run.id;
+    // A committed run written again: its old measurements leave the aggregates of its (procedure, day), recomputed below.
+    const before = this.statement('SELECT procedure_id, started_ms FROM runs WHERE id = ? AND complete = 1').get(id) as { procedure_id: string | null; started_ms: number } | undefined;
+    const recompute = new Map<string, [string | null, number]>();
+    if (before) {
+      for (const [procedure, ms] of [[before.procedure_id, Number(before.started_ms)], [rows.run.procedure_id, rows.run.started_ms]] as const) recompute.set(JSON.stringify([procedure, dayOf(ms)]), [procedure, dayOf(ms)]);
+    }
     for (const table of CHILD_TABLES) this.statement(`DELETE FROM ${table} WHERE run_id = ?`).run(id);
     this.statement(upsertRunsSql(1)).run(...runValues(rows.run), 1, recordJson);
     if (rows.run.serial_number) this.statement(upsertUnitsSql(1)).run(rows.run.serial_number, rows.run.part_number, rows.run.revision, rows.run.batch_number, rows.run.started_at, rows.run.started_at);
@@ -230,6 +236,12 @@ export class StationStore {
     insert('measurements', MEASUREMENT_COLUMNS, rows.measurements);
     insert('logs', LOG_COLUMNS, rows.logs);
     insert('attachments', ATTACHMENT_COLUMNS, rows.attachments);
+    const add = this.statement(addMeasurementDaysSql(1));
+    for (const values of measurementDayRows(rows.measurements, (procedure, day) => recompute.has(JSON.stringify([procedure, day])))) add.run(...values);
+    for (const [procedure, day] of recompute.values()) {
+      this.statement(RECOMPUTE_MEASUREMENT_DAY.remove).run(procedure, procedure === null ? 1 : 0, day);
+      this.statement(RECOMPUTE_MEASUREMENT_DAY.insert).run(procedure, day, day + DAY_MS);
+    }
     if (queue) this.statement('INSERT INTO outbox (run_id) VALUES (?) ON CONFLICT (run_id) DO NOTHING').run(id);
   }
 
@@ -278,8 +290,9 @@ export class StationStore {
     return existsSync(file) ? readFileSync(file) : undefined;
   }
 
-  stats(filter: StatsFilter = {}): RunStats {
-    const queries = statsQueries(filter);
+  /** `exact` reads every measurement row even where the per-day aggregates answer (tests compare both). */
+  stats(filter: StatsFilter = {}, options: { exact?: boolean } = {}): RunStats {
+    const queries = statsQueries(filter, options);
     const all = (q: { sql: string; params: Array<string | number> }): Array<Record<string, unknown>> => this.statement(q.sql).all(...q.params) as Array<Record<string, unknown>>;
     return statsFromRows(filter, all(queries.yield), all(queries.stations), all(queries.measurements));
   }

@@ -78,13 +78,14 @@ describe('the fleet store (PostgreSQL)', { skip }, () => {
       for (const filter of [{}, { serial: 'SN-1' }, { procedure: 'FVT1', outcome: 'FAIL', limit: 5 }, { station: 'bench-1' }, { partNumber: 'PB-100', since: day(3), until: day(6) }, { outcome: 'PASS' }]) {
         assert.deepEqual(await fleet.list(filter), local.list(filter), JSON.stringify(filter));
       }
-      for (const filter of [{}, { procedure: 'FVT1' }, { station: 'bench-2', since: day(2) }]) {
+      for (const filter of [{}, { procedure: 'FVT1' }, { station: 'bench-2', since: day(2) }, { since: Date.parse('2025-11-03T00:00:00Z'), until: Date.parse('2025-11-07T00:00:00Z') }]) {
         assert.deepEqual(await fleet.stats(filter), local.stats(filter), JSON.stringify(filter));
+        assert.deepEqual(await fleet.stats(filter), await fleet.stats(filter, { exact: true }), `aggregates, ${JSON.stringify(filter)}`);
       }
       const withFile = records[3]!;
       assert.deepEqual(await fleet.read(withFile.id.slice(0, 18)), withFile);
       assert.equal(Buffer.from((await fleet.attachments(withFile)).get(withFile.phases[0]!.attachments[0]!.path)!).toString(), 't,v\n0,5\n');
-      assert.equal(await fleet.schemaVersion(), 2);
+      assert.equal(await fleet.schemaVersion(), 3);
       assert.deepEqual(await fleet.receipt(withFile.id).then((r) => [r?.station, r?.received_by]), [withFile.station.name, 'kiso']);
     } finally {
       await fleet.close();
@@ -119,7 +120,7 @@ describe('the fleet store (PostgreSQL)', { skip }, () => {
   it('migrations are versioned and applied once, however many stations open at once', async () => {
     const fresh = await server.database('migrations');
     const stores = await Promise.all([1, 2, 3, 4].map(() => open(fresh)));
-    for (const store of stores) assert.equal(await store.schemaVersion(), 2);
+    for (const store of stores) assert.equal(await store.schemaVersion(), 3);
     await Promise.all(stores.map((store) => store.close()));
   });
 });
@@ -208,6 +209,17 @@ describe('offline first: the outbox', { skip }, () => {
       assert.deepEqual([result.pushed, result.waiting], [10, 0]);
       assert.equal(await fleet.count(), 10);
       assert.equal((await fleet.stats({})).yield.units, 10);
+      // Measurements too: pushed twice (and once more with another value), counted once, as the station counts them.
+      const measured = Array.from({ length: 6 }, (_, i) => recordOf([caseResult({ measurements: [evaluate({ name: 'v', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 4.6 + i / 10)] })], { serialNumber: `SN-M${i}` }, day(2, i)));
+      await fleet.push(measured.map((record) => ({ record, blobs: new Map() })));
+      await fleet.push(measured.slice(0, 3).map((record) => ({ record, blobs: new Map() })));
+      const changed = { ...recordOf([caseResult({ measurements: [evaluate({ name: 'v', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 5.4)] })], { serialNumber: 'SN-M0' }, day(3, 0)), id: measured[0]!.id };
+      await fleet.push([{ record: changed, blobs: new Map() }]);
+      store.commitMany([...measured, changed]);
+      const v = (await fleet.stats({})).measurements.find((m) => m.name === 'v')!;
+      assert.deepEqual([v.count, v.max], [6, 5.4]);
+      assert.deepEqual(await fleet.stats({}), store.stats({}));
+      assert.deepEqual(await fleet.stats({}), await fleet.stats({}, { exact: true }));
     } finally {
       await fleet.close();
       store.close();

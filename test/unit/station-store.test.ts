@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { CaseAttachments } from '../../src/results/attachments.js';
 import { evaluate } from '../../src/results/measurements.js';
 import { JsonFileStore, serialFileName } from '../../src/store/json-file-store.js';
@@ -37,7 +38,7 @@ describe('the station store (SQLite)', () => {
     assert.deepEqual(store.list({ serial: 'SN-404' }), []);
     const [first] = store.list({ serial: 'SN-2' });
     assert.deepEqual(first!.phases, { passed: 1, failed: 0, error: 0, skipped: 0, total: 1 });
-    assert.equal(store.schemaVersion(), 2);
+    assert.equal(store.schemaVersion(), 3);
     store.close();
   });
 
@@ -152,6 +153,50 @@ describe('yield and measurement statistics', () => {
     assert.equal(store.stats({ since: day(5) }).runs, 2);
     assert.equal(store.stats({ station: 'bench-1' }).runs, 2);
     store.close();
+  });
+
+  it('the per-day aggregates give what every measurement row gives, a run committed again counts once, a filter inside a day reads the rows', () => {
+    const store = fresh();
+    const hour = 3_600_000;
+    const m = (i: number) => [
+      evaluate({ name: 'v', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 4.4 + (i % 7) * 0.21),
+      evaluate({ name: 'i', limits: { upper: 150 } }, 100 + i * 3),
+      evaluate({ name: 'fw', limits: { regex: '^1' } }, i % 3 ? '1.0' : '2.0'),
+      evaluate({ name: 'v', units: 'V', limits: { lower: 4.0 } }, 5 - i / 100),
+    ];
+    const records = Array.from({ length: 24 }, (_, i) => {
+      const measurements = m(i);
+      return recordOf([caseResult({ measurements, outcome: measurements.some((x) => x.outcome === 'FAIL') ? 'failed' : 'passed' })], { serialNumber: `SN-${i % 5}`, stationName: `bench-${i % 2}`, procedureId: i % 3 ? 'FVT1' : i % 2 ? 'EOL' : undefined }, day(1) + i * 5 * hour);
+    });
+    for (const record of records.slice(0, 12)) store.commit(record);
+    store.commitMany(records.slice(12));
+    // The same run again (sync, migration, reindex), and one written again with other values.
+    store.commit(records[3]!);
+    const changed = recordOf([caseResult({ measurements: m(40) })], { serialNumber: 'SN-3', stationName: 'bench-1', procedureId: 'FVT1' }, day(1) + 3 * 5 * hour);
+    store.commit({ ...changed, id: records[3]!.id });
+    const filters = [{}, { procedure: 'FVT1' }, { procedure: 'EOL' }, { station: 'bench-1' }, { since: day(2) - 8 * hour }, { since: day(2) - 8 * hour, until: day(4) - 8 * hour, station: 'bench-0' }, { since: day(2) }, { until: day(3) + 2 * hour }];
+    for (const filter of filters) assert.deepEqual(store.stats(filter), store.stats(filter, { exact: true }), JSON.stringify(filter));
+    const v = store.stats().measurements.find((x) => x.name === 'v' && x.upper === 5.5)!;
+    assert.equal(v.count, 24, 'the run committed again counts once');
+    assert.equal(v.max, Math.max(...records.filter((_, i) => i !== 3).map((r) => r.phases[0]!.measurements[0]!.measured_value as number), changed.phases[0]!.measurements[0]!.measured_value as number));
+    assert.ok(store.stats().measurements.some((x) => x.name === 'fw' && x.count === 0 && x.failures > 0), 'a text measurement counts its failures');
+    store.close();
+  });
+
+  it('migration 3 fills the aggregates from the runs a store already holds', () => {
+    const root = tmp();
+    const store = StationStore.open(root);
+    for (let i = 0; i < 6; i++) store.commit(recordOf([caseResult({ measurements: [evaluate({ name: 'v', units: 'V', limits: { lower: 4.5, upper: 5.5 } }, 4 + i / 3)] })], { serialNumber: `SN-${i % 2}` }, day(1 + (i % 3))));
+    const expected = store.stats({}, { exact: true });
+    store.close();
+    const db = new Database(path.join(root, 'kiso.db'));
+    db.exec("DROP TABLE measurement_days; DROP INDEX runs_for_stats; DELETE FROM schema_migrations WHERE version = 3");
+    db.close();
+    const again = StationStore.open(root);
+    assert.equal(again.schemaVersion(), 3);
+    assert.deepEqual(again.stats(), expected);
+    assert.deepEqual(again.stats({ since: day(2) }), again.stats({ since: day(2) }, { exact: true }));
+    again.close();
   });
 
   it('prints a table and a self-contained HTML page with charts', () => {
