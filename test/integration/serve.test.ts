@@ -59,25 +59,45 @@ describe('kiso serve', () => {
     assert.doesNotMatch(served.output(), /tok-serve-7f3a/, 'the token is never logged');
   });
 
-  it('a run started over the API: 409 while one runs; the page state follows it to the end', { timeout: 60_000 }, async () => {
-    const store = tmp();
-    const served = await serve(['-c', 'examples/templates/step_report.yaml'], { KISO_STORE: store });
+  it('a run started over the API: 409 while one runs, a prompt answered over the API (a wrong answer is 400 with why), the state followed to the end', { timeout: 60_000 }, async () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'suites'));
+    writeFileSync(path.join(dir, 'suites', 'test_ask.mjs'), `import assert from 'node:assert/strict';
+import { defineSuite } from ${JSON.stringify(import.meta.resolve('kiso'))};
+export default defineSuite({ cases: [{ name: 'asks', async run(ctx) {
+  assert.equal(await ctx.prompt({ message: 'Voltage on TP3?', kind: 'number' }), 5.1);
+} }] });
+`);
+    writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\ntest_suite_list:\n  - { suite_dir: suites, test_filter_pattern: "test_*.mjs", test_suite_id: 1 }\n');
+    const served = await serve(['-c', path.join(dir, 'station.yaml')], { KISO_STORE: tmp() });
     open.push(served);
-    const start = () => fetch(`${served.url}api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ serials: { 1: 'SN-API-1' } }) });
-    assert.equal((await start()).status, 202);
-    const busy = await start();
-    assert.ok(busy.status === 409 || busy.status === 202, String(busy.status)); // the run may already be over on a fast machine
-    let state: { running: boolean; summary?: { outcome: string }; tiles: Array<{ status: string; recordId?: string; serial: string }> };
-    for (;;) {
-      state = await (await fetch(`${served.url}api/state`)).json();
-      if (!state.running && state.summary) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal(state.summary!.outcome, 'passed');
-    assert.equal(state.tiles[0]!.status, 'passed');
-    const history = await (await fetch(`${served.url}api/units/SN-API-1`)).json();
-    assert.equal(history[0].id, state.tiles[0]!.recordId);
-    const report = await fetch(`${served.url}runs/${state.tiles[0]!.recordId}`);
+    const post = (url: string, body: unknown) => fetch(`${served.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    type State = { running: boolean; summary?: { outcome: string }; tiles: Array<{ status: string; recordId?: string }>; prompts: Array<{ id: number; message: string }> };
+    const state = async (): Promise<State> => (await fetch(`${served.url}api/state`)).json() as Promise<State>;
+    const until = async (test: (s: State) => boolean): Promise<State> => {
+      for (;;) {
+        const now = await state();
+        if (test(now)) return now;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    assert.equal((await post('api/runs', { serials: { 1: 'SN-API-1' } })).status, 202);
+    const asking = await until((s) => s.prompts.length === 1);
+    assert.equal(asking.prompts[0]!.message, 'Voltage on TP3?');
+    // The run waits for its operator: another start is refused.
+    const busy = await post('api/runs', { serials: { 1: 'SN-API-2' } });
+    assert.equal(busy.status, 409);
+    assert.match(((await busy.json()) as { error: string }).error, /a run is already going/);
+    const wrong = await post(`api/prompts/${asking.prompts[0]!.id}`, { answer: 'five' });
+    assert.equal(wrong.status, 400);
+    assert.match(((await wrong.json()) as { error: string }).error, /answer a number/);
+    assert.equal((await post(`api/prompts/${asking.prompts[0]!.id}`, { answer: '5.1' })).status, 200);
+    const done = await until((s) => !s.running && s.summary !== undefined);
+    assert.equal(done.summary!.outcome, 'passed');
+    assert.equal(done.tiles[0]!.status, 'passed');
+    const history = await (await fetch(`${served.url}api/units/sn-api-1`)).json() as Array<{ id: string }>;
+    assert.deepEqual(history.map((run) => run.id), [done.tiles[0]!.recordId]);
+    const report = await fetch(`${served.url}runs/${done.tiles[0]!.recordId}`);
     assert.match(await report.text(), /<div class="verdict" id="verdict">PASS<\/div>/);
   });
 
