@@ -3,6 +3,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freeUdpPort } from '../helpers/peers.js';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { storedRecords } from '../helpers/records.js';
@@ -74,14 +75,6 @@ const SUITES: Record<string, string> = {
     ['ReportFailedDuringTearDown', 6], ['ReportNotImplementedDuringTearDown', 7], ['LostComDuringTearDownAck', 8], ['LostComDuringTearDownReport', 9],
   ].map(([name, id]) => remote('RemoteTestSuiteTeardown', name as string, `suite_id=${id}, aux_list=[aux_udp]`)).join(''),
 };
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 /** pykiso's virtual station in a new folder, with a free port. */
 async function virtualStation(): Promise<{ dir: string; yaml: string }> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { after, describe, it } from 'node:test';
+import { freeUdpPort, pythonCanMissing } from '../helpers/peers.js';
 import { fileURLToPath } from 'node:url';
 import { canFrame, type CanFrame } from '../../src/can/frame.js';
 import { validateWith } from '../../src/config/schema.js';
@@ -22,26 +23,12 @@ import { Cleanups, PYTHON, PythonPeer, collect, waitUntil, type PeerEvent } from
 const GROUP = '239.74.163.2';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function pythonCanMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import can, msgpack'], { encoding: 'utf8' });
-  if (probe.error) return `${PYTHON} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${PYTHON} lacks python-can or msgpack (apt-get install python3-can python3-msgpack)`;
-  return undefined;
-}
 const missing = pythonCanMissing();
 const skip = missing ? `skipped: ${missing}` : false;
 if (missing) console.log(`skipped: pykiso CAN adapter tests: ${missing}`);
 
 const cleanups = new Cleanups();
 after(() => cleanups.run());
-
-async function freePort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, () => resolve()));
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** The config as a station hands it over: validated, defaults filled in. */
 function validated<T>(schema: string, config: Record<string, unknown>): T {
@@ -120,7 +107,7 @@ async function exchange(kiso: PCanCanConnector | VectorCanConnector, peer: Pytho
 
 describe('pykiso\'s CCPCanCan and CCVectorCan through python-can', { skip }, () => {
   it('CCPCanCan: pykiso\'s PCAN config with interface udp_multicast opens and exchanges frames with a python-can peer', async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const peer = await peerOn(port);
     const config = validated<PCanCanConfig>('connectors/pcan-can.schema.json', { ...PYKISO_PCAN, interface: 'udp_multicast', channel: GROUP, bus_kwargs: { port } });
     const kiso = new PCanCanConnector(config, context('pcan_channel'));
@@ -133,7 +120,7 @@ describe('pykiso\'s CCPCanCan and CCVectorCan through python-can', { skip }, () 
   });
 
   it('CCVectorCan: pykiso\'s Vector config with bustype udp_multicast opens and exchanges frames with a python-can peer', async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const peer = await peerOn(port);
     const config = validated<VectorCanConfig>('connectors/vector-can.schema.json', { ...PYKISO_VECTOR, bustype: 'udp_multicast', channel: GROUP, bus_kwargs: { port } });
     const kiso = new VectorCanConnector(config, context('can_channel'));

@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freeUdpPort, pythonCanMissing } from '../helpers/peers.js';
 import { fileURLToPath } from 'node:url';
 import { PythonCanConnector, decodeFrameLine, encodeFrameFields, type PythonCanConnectorConfig } from '../../src/connectors/python-can.js';
 import { canFrame, type CanFrame } from '../../src/can/frame.js';
@@ -25,13 +26,6 @@ const PEER = 'python_can_peer.py';
 const FAKE_BRIDGE = join(PYTHON_DIR, 'fake_can_bridge.py');
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function pythonCanMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import can, msgpack'], { encoding: 'utf8' });
-  if (probe.error) return `${PYTHON} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${PYTHON} lacks python-can or msgpack (apt-get install python3-can python3-msgpack)`;
-  return undefined;
-}
-
 const missing = pythonCanMissing();
 const skip = missing ? `skipped: ${missing}` : false;
 if (missing) console.log(`skipped: python-can bridge tests: ${missing}`);
@@ -42,15 +36,6 @@ after(() => cleanups.run());
 const tmp = mkdtempSync(join(tmpdir(), 'kiso-pycan-'));
 cleanups.add(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A UDP port nobody uses now, so parallel test files never share a bus. */
-async function freePort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, () => resolve()));
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 function connector(config: Omit<PythonCanConnectorConfig, 'interface'> & { interface?: string }, name = 'pycan'): PythonCanConnector {
   const instance = new PythonCanConnector({ interface: 'udp_multicast', ...config }, { name, log: silentLogger(), baseDir: ROOT });
   cleanups.add(() => instance.close());
@@ -58,7 +43,7 @@ function connector(config: Omit<PythonCanConnectorConfig, 'interface'> & { inter
 }
 
 async function multicastPair(extra: Partial<PythonCanConnectorConfig> = {}): Promise<{ kiso: PythonCanConnector; peer: PythonPeer; port: number }> {
-  const port = await freePort();
+  const port = await freeUdpPort();
   const peer = await PythonPeer.start(PEER, [JSON.stringify({ interface: 'udp_multicast', channel: GROUP, kwargs: { port, fd: true } })]);
   cleanups.add(() => peer.stop());
   const kiso = connector({ channel: GROUP, fd: true, bus_kwargs: { port }, ...extra });
@@ -161,7 +146,7 @@ describe('CCPythonCan with python-can', { skip }, () => {
   });
 
   it('rejects a send python-can refuses with KISO_CONNECTOR_SEND and its message', async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const kiso = connector({ channel: GROUP, fd: false, bus_kwargs: { port } });
     await kiso.open();
     await assert.rejects(kiso.send(canFrame({ id: 0x1, fd: true, data: new Uint8Array(12) })), (error: unknown) => {
@@ -197,7 +182,7 @@ describe('CCPythonCan with python-can', { skip }, () => {
   });
 
   it('bus creation errors (udp_multicast has no receive_own_messages) are open errors', async () => {
-    const kiso = connector({ channel: GROUP, receive_own_messages: true, bus_kwargs: { port: await freePort() } });
+    const kiso = connector({ channel: GROUP, receive_own_messages: true, bus_kwargs: { port: await freeUdpPort() } });
     await assert.rejects(kiso.open(), (error: unknown) => isKisoError(error, 'KISO_CONNECTOR_OPEN') && /receiving own messages/.test(error.message));
   });
 

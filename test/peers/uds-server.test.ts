@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { after, describe, it } from 'node:test';
+import { freeUdpPort, pythonCanMissing } from '../helpers/peers.js';
 import { fileURLToPath } from 'node:url';
 import { UdsServerAuxiliary } from '../../src/auxiliaries/uds-server.js';
 import { PCanCanConnector } from '../../src/connectors/pykiso-can.js';
@@ -22,12 +23,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REQUEST_ID = 0x7e0;
 const RESPONSE_ID = 0x7e8;
 
-function pythonCanMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import can, msgpack'], { encoding: 'utf8' });
-  if (probe.error) return `${PYTHON} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${PYTHON} lacks python-can or msgpack (apt-get install python3-can python3-msgpack)`;
-  return undefined;
-}
 const missing = pythonCanMissing();
 const skip = missing ? `skipped: ${missing}` : false;
 if (missing) console.log(`skipped: UDS server peer tests: ${missing}`);
@@ -35,21 +30,13 @@ if (missing) console.log(`skipped: UDS server peer tests: ${missing}`);
 const cleanups = new Cleanups();
 after(() => cleanups.run());
 
-async function freePort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, () => resolve()));
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 interface PeerFrame {
   id: number;
   data: string;
 }
 
 async function station(tpLayer: Record<string, unknown> = {}): Promise<{ ecu: UdsServerAuxiliary; peer: PythonPeer }> {
-  const port = await freePort();
+  const port = await freeUdpPort();
   const peer = await PythonPeer.start('python_can_peer.py', [JSON.stringify({ interface: 'udp_multicast', channel: GROUP, kwargs: { port, fd: false } })]);
   cleanups.add(() => peer.stop());
   const bus = new PCanCanConnector({ interface: 'udp_multicast', channel: GROUP, state: 'ACTIVE', is_fd: false, logging_activated: false, bus_kwargs: { port, fd: false } }, { name: 'can_channel', log: silentLogger(), baseDir: ROOT });

@@ -4,6 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, it, type TestContext } from 'node:test';
+import { pythonCanMissing } from '../helpers/peers.js';
 import { encode } from '@msgpack/msgpack';
 import { DEFAULT_GROUP_IPV6, VirtualCanConnector, encodeFrame, type VirtualCanConnectorConfig } from '../../src/connectors/virtual-can.js';
 import { canFrame, type CanFrame, type CanFrameInit } from '../../src/can/frame.js';
@@ -22,13 +23,6 @@ const PEER_SCRIPT = fileURLToPath(new URL('./python/can_peer.py', import.meta.ur
 const GROUP = '239.74.163.2';
 /** Failure guard for waits; never a timing assertion. */
 const GUARD_MS = 20_000;
-
-function pythonCanMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import can, msgpack'], { encoding: 'utf8' });
-  if (probe.error) return `${PYTHON} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${PYTHON} cannot import python-can and msgpack (apt-get install python3-can python3-msgpack): ${probe.stderr.trim().split('\n').pop() ?? ''}`;
-  return undefined;
-}
 
 const skipReason = pythonCanMissing();
 if (skipReason) console.log(`SKIPPED: virtual CAN tests against python-can: ${skipReason}`);
