@@ -9,7 +9,7 @@ import { UiPrompter } from '../serve/ui-prompter.js';
 import { resolveRunMetadata } from '../station/run-metadata.js';
 import type { StationStore } from '../store/sqlite-store.js';
 import type { RunSummary } from '../store/types.js';
-import { settingsFor, stationStore } from './record-options.js';
+import { pushToFleet, settingsFor, stationStore } from './record-options.js';
 import { loadAll } from './load-stations.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -87,6 +87,11 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     log: logger,
     logLevel: flags.logLevel,
     prompter,
+    // With a fleet store, each run is pushed after it ends, as with kiso -c (offline: it waits in the outbox).
+    afterRun: async () => {
+      const line = await pushToFleet(config, { store: flags.store }, logger);
+      if (line) process.stdout.write(line);
+    },
     recordFor: async (slotConfig, serial) => {
       const meta = await resolveRunMetadata(slotConfig, { serial }, logger, stopping.signal);
       return new RunRecordReporter({ meta, store, log: logger });

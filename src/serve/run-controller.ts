@@ -24,6 +24,8 @@ export interface RunControllerOptions {
   prompter: Prompter;
   /** The run record reporter of one unit (the CLI's record options: store, metadata). */
   recordFor(config: StationConfig, serial: string | undefined): Promise<RunRecordReporter | undefined>;
+  /** After each run (the fleet push of the outbox); its failure is logged, never the run's. */
+  afterRun?(): Promise<void>;
 }
 
 const statusOf = (outcome: RunResult['outcome'] | undefined, counts?: OutcomeCounts): TileStatus =>
@@ -160,5 +162,6 @@ export class RunController {
     }
     const outcome = signal.aborted ? 'aborted' : totals.error ? 'error' : totals.failed ? 'failed' : 'passed';
     hub.emit({ type: 'run-end', summary: { outcome, ...totals, durationMs: Date.now() - startedAt } });
+    await this.options.afterRun?.().catch((error: unknown) => log.warn({ err: error }, `after the run: ${(error as Error).message}`));
   }
 }
