@@ -6,6 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import type { Logger } from '../core/logging.js';
 import type { Auxiliary, AuxiliaryClass } from '../core/auxiliary.js';
 import type { Connector, ConnectorClass } from '../core/connector.js';
 import { KisoError } from '../core/errors.js';
@@ -13,6 +14,7 @@ import { REDACTION } from '../core/logging.js';
 import type { Message } from '../core/message.js';
 import { resolveType } from '../core/registry.js';
 import type { ProxyAuxiliary } from '../auxiliaries/proxy.js';
+import { BoundedSender } from './bounded-sender.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { unpackMessages } from './frame-pack.js';
 import { serializeError, type HostedState, type HostEvent, type HostRequest, type HostSpec } from './protocol.js';
@@ -66,13 +68,37 @@ async function build(spec: HostSpec): Promise<void> {
   for (const [role, name] of Object.entries(spec.auxiliary.connectors)) roles[role] = byName.get(name)!;
   const cls = (await (await resolveType(spec.auxiliary.type, 'auxiliary', spec.baseDir)).load()) as AuxiliaryClass;
   aux = new cls(spec.auxiliary.config, { name: spec.auxiliary.name, log: log.child({ auxiliary: spec.auxiliary.name }), connectors: roles, baseDir: spec.baseDir });
-  if (spec.proxy) attachProxyLink(aux as ProxyAuxiliary);
+  if (spec.proxy) attachProxyLink(aux as ProxyAuxiliary, log.child({ auxiliary: spec.auxiliary.name }));
 }
 
-/** The proxy's frames for the main process's auxiliaries leave in batches keyed by sender. */
-function attachProxyLink(proxy: ProxyAuxiliary): void {
-  const batcher = new FrameBatcher<string | null>((sender, batch) => emit({ type: 'frames', sender, batch }));
-  proxy.addSink({ push: (message: Message, sender: string | undefined) => batcher.push(sender ?? null, message) });
+/** How often the host says what it dropped and what its memory holds, while it drops. */
+const DROP_REPORT_MS = 10_000;
+
+/**
+ * The proxy's frames for the main process's auxiliaries leave in batches
+ * keyed by sender, with a bound on the batches waiting on the IPC channel: a
+ * main process that cannot keep up costs frames (counted, and said with the
+ * host's memory every 10 s), never the host's memory.
+ */
+function attachProxyLink(proxy: ProxyAuxiliary, log: Logger): void {
+  const sender = new BoundedSender<HostEvent>((event, written) => process.send?.(event, undefined, undefined, written) ?? false);
+  let reported = 0;
+  let lastReport = 0;
+  const batcher = new FrameBatcher<string | null>((key, batch, messages) => {
+    if (sender.push({ type: 'frames', sender: key, batch }, messages.length)) return;
+    const now = Date.now();
+    if (now - lastReport < DROP_REPORT_MS && reported > 0) return;
+    lastReport = now;
+    reported++;
+    const { inFlight, droppedFrames, droppedBatches } = sender.stats;
+    const memory = process.memoryUsage();
+    const mib = (bytes: number): number => Math.round(bytes / 1048576);
+    log.warn(
+      { droppedFrames, droppedBatches, batchesWaiting: inFlight, rssMiB: mib(memory.rss), heapUsedMiB: mib(memory.heapUsed), externalMiB: mib(memory.external) },
+      `the main process does not keep up with the proxy's frames: ${droppedFrames} frame(s) dropped so far, ${inFlight} batches waiting on the IPC channel; host memory: rss ${mib(memory.rss)} MiB, heap ${mib(memory.heapUsed)} MiB, buffers ${mib(memory.external)} MiB`,
+    );
+  });
+  proxy.addSink({ push: (message: Message, key: string | undefined) => batcher.push(key ?? null, message) });
 }
 
 /** Frames the main process's auxiliaries sent through the proxy, in order; each failure is reported by index. */
