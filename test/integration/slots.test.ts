@@ -99,7 +99,7 @@ describe('fixture slots', () => {
     const junit = path.join(dir, 'junit.xml');
     const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', dutsFile(dir), '--junit', junit, '--no-record']);
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    for (const slot of [1, 2, 4]) assert.equal(caseLines(result.stdout, slot).filter((line) => line.includes('PASS')).length, 3, `slot ${slot}`);
+    for (const slot of [1, 2, 4]) assert.equal(caseLines(result.stdout, slot).filter((line) => line.includes('PASS')).length, 3, `slot ${slot}:\n${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /\[slot 3 SN-0003\] +FAIL +\[1\.2\] the firmware is 1\.4\.2/);
     assert.match(result.stdout, /^3 +SN-0003 +FAILED +2\/1\/0\/0/m);
     assert.match(result.stdout, /^1 +SN-0001 +PASSED +3\/0\/0\/0/m);
