@@ -2,6 +2,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import path from 'node:path';
 import { KisoError } from '../core/errors.js';
 import type { RunRecord } from '../results/record/types.js';
+import { summaryOfRecord } from './rows.js';
+import type { RunSummary } from './types.js';
 
 /**
  * The file store kiso used before SQLite: plain files, no server. Kept to
@@ -20,20 +22,8 @@ import type { RunRecord } from '../results/record/types.js';
  * big the store grows.
  */
 
-/** One line of the index: what `kiso runs list` shows and filters on. */
-export interface IndexEntry {
-  id: string;
-  started_at: string;
-  duration_ms: number;
-  outcome: RunRecord['outcome'];
-  serial_number: string | null;
-  part_number: string | null;
-  revision: string | null;
-  batch_number: string | null;
-  procedure_id: string | null;
-  procedure_version: string | null;
-  station: string;
-  phases: RunRecord['counts'];
+/** One line of the index: what `kiso runs list` shows and filters on, and where the record is. */
+export interface IndexEntry extends RunSummary {
   /** The record file, relative to the store. */
   file: string;
 }
@@ -92,22 +82,7 @@ function writeAtomic(file: string, data: string | Uint8Array, durable = false): 
 }
 
 export function indexEntry(record: RunRecord, file: string): IndexEntry {
-  const unit = record.unit_under_test;
-  return {
-    id: record.id,
-    started_at: record.started_at,
-    duration_ms: record.duration_ms,
-    outcome: record.outcome,
-    serial_number: unit.serial_number,
-    part_number: unit.part_number,
-    revision: unit.revision,
-    batch_number: unit.batch_number,
-    procedure_id: record.procedure_id,
-    procedure_version: record.procedure_version,
-    station: record.station.name,
-    phases: record.counts,
-    file,
-  };
+  return { ...summaryOfRecord(record), file };
 }
 
 export class JsonFileStore {

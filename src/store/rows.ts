@@ -45,12 +45,12 @@ export interface RecordRows {
   attachments: Cell[][];
 }
 
-export function runRow(record: RunRecord): RunRow {
+/** A record as `kiso runs list` shows it: what every store's list returns. */
+export function summaryOfRecord(record: RunRecord): RunSummary {
   const unit = record.unit_under_test;
   return {
     id: record.id,
     started_at: record.started_at,
-    started_ms: Date.parse(record.started_at),
     duration_ms: record.duration_ms,
     outcome: record.outcome,
     serial_number: unit.serial_number,
@@ -60,12 +60,13 @@ export function runRow(record: RunRecord): RunRow {
     procedure_id: record.procedure_id,
     procedure_version: record.procedure_version,
     station: record.station.name,
-    passed: record.counts.passed,
-    failed: record.counts.failed,
-    errors: record.counts.error,
-    skipped: record.counts.skipped,
-    total: record.counts.total,
+    phases: record.counts,
   };
+}
+
+export function runRow(record: RunRecord): RunRow {
+  const { phases, ...summary } = summaryOfRecord(record);
+  return { ...summary, started_ms: Date.parse(record.started_at), passed: phases.passed, failed: phases.failed, errors: phases.error, skipped: phases.skipped, total: phases.total };
 }
 
 export function runValues(row: RunRow): Cell[] {
