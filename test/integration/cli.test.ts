@@ -112,6 +112,50 @@ describe('suites in a station folder of their own', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stdout, /1 passed, 1 failed, 0 errors/);
   });
+
+  it('a CommonJS .ts suite shares the run\'s kiso (and kiso/can) instead of a recompiled copy, and imports a .ts helper by its .js name', async () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'suites'));
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(ROOT, path.join(dir, 'node_modules', 'kiso'));
+    writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\nconnectors: {}\ntest_suite_list:\n  - suite_dir: suites\n');
+    writeFileSync(path.join(dir, 'suites', 'helper.ts'), "export const answer: number = 42;\n");
+    writeFileSync(
+      path.join(dir, 'suites', 'test_shared.ts'),
+      [
+        "import assert from 'node:assert/strict';",
+        "import { defineSuite } from 'kiso';",
+        "import * as can from 'kiso/can';",
+        "import { answer } from './helper.js';",
+        'export default defineSuite({ cases: [',
+        "  { name: 'one kiso', async run() { assert.equal((await import('kiso')).defineSuite, defineSuite); } },",
+        "  { name: 'one kiso/can', async run() { const esm = await import('kiso/can'); for (const key of Object.keys(esm)) assert.equal((can as Record<string, unknown>)[key], (esm as Record<string, unknown>)[key], key); } },",
+        "  { name: 'helper', run() { assert.equal(answer, 42); } },",
+        '] });',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['-c', path.join(dir, 'station.yaml')], { cwd: dir });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /3 passed, 0 failed, 0 errors/);
+  });
+
+  it('a .ts suite with top-level await (an ES module only import() can load) still loads, import.meta included', async () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'suites'));
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(ROOT, path.join(dir, 'node_modules', 'kiso'));
+    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\nconnectors: {}\ntest_suite_list:\n  - suite_dir: suites\n');
+    writeFileSync(path.join(dir, 'suites', 'test_a_plain.ts'), "import { defineSuite } from 'kiso';\nexport default defineSuite({ name: 'plain', cases: [{ name: 'where', run() { if (!import.meta.url.endsWith('/test_a_plain.ts')) throw new Error(import.meta.url); } }] });\n");
+    writeFileSync(
+      path.join(dir, 'suites', 'test_b_awaits.ts'),
+      "import { defineSuite } from 'kiso';\nconst value = await Promise.resolve(7);\nexport default defineSuite({ name: 'awaits', cases: [{ name: 'awaited', run() { if (value !== 7) throw new Error(String(value)); } }] });\n",
+    );
+    const result = await runCli(['-c', path.join(dir, 'station.yaml')], { cwd: dir });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /2 passed, 0 failed, 0 errors/);
+  });
 });
 
 describe('usage', () => {
