@@ -98,12 +98,19 @@ describe('exit behaviour', () => {
 });
 
 describe('suites in a station folder of their own', () => {
-  it('loads a .ts suite outside any "type": "module" package (CommonJS) and imports kiso from node_modules', async () => {
+  /** A station folder with `suites/` and kiso in its node_modules, as a user's project has. */
+  function stationFolder(options: { typeModule?: boolean } = {}): string {
     const dir = tmp();
     mkdirSync(path.join(dir, 'suites'));
     mkdirSync(path.join(dir, 'node_modules'));
     symlinkSync(ROOT, path.join(dir, 'node_modules', 'kiso'));
+    if (options.typeModule) writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\nconnectors: {}\ntest_suite_list:\n  - suite_dir: suites\n');
+    return dir;
+  }
+
+  it('loads a .ts suite outside any "type": "module" package (CommonJS) and imports kiso from node_modules', async () => {
+    const dir = stationFolder();
     writeFileSync(
       path.join(dir, 'suites', 'test_plain.ts'),
       "import assert from 'node:assert';\nimport { defineSuite } from 'kiso';\nexport default defineSuite({ cases: [{ name: 'passes', run() {} }, { name: 'fails', run() { assert.ok(1 > 2); } }] });\n",
@@ -114,11 +121,7 @@ describe('suites in a station folder of their own', () => {
   });
 
   it('a CommonJS .ts suite shares the run\'s kiso (and kiso/can) instead of a recompiled copy, and imports a .ts helper by its .js name', async () => {
-    const dir = tmp();
-    mkdirSync(path.join(dir, 'suites'));
-    mkdirSync(path.join(dir, 'node_modules'));
-    symlinkSync(ROOT, path.join(dir, 'node_modules', 'kiso'));
-    writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\nconnectors: {}\ntest_suite_list:\n  - suite_dir: suites\n');
+    const dir = stationFolder();
     writeFileSync(path.join(dir, 'suites', 'helper.ts'), "export const answer: number = 42;\n");
     writeFileSync(
       path.join(dir, 'suites', 'test_shared.ts'),
@@ -141,12 +144,7 @@ describe('suites in a station folder of their own', () => {
   });
 
   it('a .ts suite with top-level await (an ES module only import() can load) still loads, import.meta included', async () => {
-    const dir = tmp();
-    mkdirSync(path.join(dir, 'suites'));
-    mkdirSync(path.join(dir, 'node_modules'));
-    symlinkSync(ROOT, path.join(dir, 'node_modules', 'kiso'));
-    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\nconnectors: {}\ntest_suite_list:\n  - suite_dir: suites\n');
+    const dir = stationFolder({ typeModule: true });
     writeFileSync(path.join(dir, 'suites', 'test_a_plain.ts'), "import { defineSuite } from 'kiso';\nexport default defineSuite({ name: 'plain', cases: [{ name: 'where', run() { if (!import.meta.url.endsWith('/test_a_plain.ts')) throw new Error(import.meta.url); } }] });\n");
     writeFileSync(
       path.join(dir, 'suites', 'test_b_awaits.ts'),
