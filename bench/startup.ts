@@ -58,7 +58,7 @@ export async function run(): Promise<BenchResult[]> {
     { name: 'startup.kiso_version', args: [CLI, '--version'], targetAboveNode: 80 },
     { name: 'startup.kiso_validate', args: [CLI, 'validate', '-c', 'examples/templates/loopback.yaml'], targetAboveNode: 200 },
     { name: 'startup.kiso_loopback_run_js_suite', args: [CLI, '-c', javascriptLoopback(), '--log-level', 'warn'], targetAboveNode: 300 },
-    // The example's suite is TypeScript: this run also starts tsx's loader thread.
+    // The example's suite is TypeScript: this run also loads tsx (its CommonJS hook).
     { name: 'startup.kiso_loopback_run', args: [CLI, '-c', 'examples/templates/loopback.yaml', '--log-level', 'warn'], targetAboveNode: 300 },
   ];
   const results: BenchResult[] = [];

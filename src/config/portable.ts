@@ -36,8 +36,8 @@ export function toPortable(config: StationConfig): PortableStationConfig {
 /**
  * Resolves the types again (cheap for built-ins; user types load, as they
  * must to run). The built-ins' code is loaded first: a user `.ts` type
- * starts tsx, and every module loaded after that goes through its loader
- * thread, a round trip each.
+ * with top-level await starts tsx's ESM hooks, and every module loaded after
+ * that goes through their loader thread, a round trip each.
  */
 export async function fromPortable(portable: PortableStationConfig): Promise<StationConfig> {
   const entries = [
