@@ -4,20 +4,26 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT, runCli } from '../helpers/cli.js';
+import { freeUdpPort } from '../helpers/peers.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'kiso-slots-'));
 
 /** The example's slots on free ports, as a --duts file. */
-function dutsFile(dir: string): string {
-  const base = 30000 + Math.floor(Math.random() * 20000);
+/** The example's four devices on UDP ports free now (test files run in parallel: fixed or random ports can collide). */
+async function dutsFile(dir: string): Promise<string> {
+  const ports: number[] = [];
+  while (ports.length < 4) {
+    const port = await freeUdpPort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   const file = path.join(dir, 'duts.yaml');
   writeFileSync(
     file,
     [
-      `- { slot: 1, serial_number: SN-0001, port: ${base + 1}, firmware: "1.4.2" }`,
-      `- { slot: 2, serial_number: SN-0002, port: ${base + 2}, firmware: "1.4.2" }`,
-      `- { slot: 3, serial_number: SN-0003, port: ${base + 3}, firmware: "1.3.9" }`,
-      `- { slot: 4, serial_number: SN-0004, port: ${base + 4}, firmware: "1.4.2" }`,
+      `- { slot: 1, serial_number: SN-0001, port: ${ports[0]}, firmware: "1.4.2" }`,
+      `- { slot: 2, serial_number: SN-0002, port: ${ports[1]}, firmware: "1.4.2" }`,
+      `- { slot: 3, serial_number: SN-0003, port: ${ports[2]}, firmware: "1.3.9" }`,
+      `- { slot: 4, serial_number: SN-0004, port: ${ports[3]}, firmware: "1.4.2" }`,
       '- { slot: 5, present: false }',
       '',
     ].join('\n'),
@@ -97,7 +103,7 @@ describe('fixture slots', () => {
   it('--dist each: every device runs every case in its own worker; one failing slot fails only itself; reports per serial', async () => {
     const dir = tmp();
     const junit = path.join(dir, 'junit.xml');
-    const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', dutsFile(dir), '--junit', junit, '--no-record']);
+    const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', await dutsFile(dir), '--junit', junit, '--no-record']);
     assert.equal(result.code, 1, result.stdout + result.stderr);
     for (const slot of [1, 2, 4]) assert.equal(caseLines(result.stdout, slot).filter((line) => line.includes('PASS')).length, 3, `slot ${slot}:\n${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /\[slot 3 SN-0003\] +FAIL +\[1\.2\] the firmware is 1\.4\.2/);
@@ -116,14 +122,14 @@ describe('fixture slots', () => {
 
   it('--dist load: the devices share the case list, every case runs exactly once', async () => {
     const dir = tmp();
-    const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', dutsFile(dir), '--dist', 'load', '--no-record']);
+    const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', await dutsFile(dir), '--dist', 'load', '--no-record']);
     const ran = [1, 2, 3, 4].flatMap((slot) => caseLines(result.stdout, slot)).map((line) => /\[(1\.\d)\]/.exec(line)![1]);
     assert.deepEqual(ran.sort(), ['1.1', '1.2', '1.3']);
   });
 
   it('--jobs 1 runs the slots one after another', async () => {
     const dir = tmp();
-    const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', dutsFile(dir), '--jobs', '1', '--no-record']);
+    const result = await runCli(['-c', 'examples/templates/parallel_duts.yaml', '--duts', await dutsFile(dir), '--jobs', '1', '--no-record']);
     const order = result.stdout.split('\n').filter((line) => line.startsWith('[slot ')).map((line) => Number(/^\[slot (\d)/.exec(line)![1]));
     assert.deepEqual(order, [...order].sort(), `slots interleaved: ${order.join(',')}`);
   });
