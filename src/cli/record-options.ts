@@ -45,7 +45,7 @@ export async function openRunRecord(config: StationConfig, flags: RecordFlags, c
   if (flags.record === false && !htmlFile && !stepReportFile) return undefined;
   const meta = await resolveRunMetadata(config, flags, log, signal);
   const store = flags.record === false ? undefined : stationStore(settingsFor(config, flags), log);
-  return new RunRecordReporter({ meta, store, htmlFile, stepReportFile, signal, log });
+  return RunRecordReporter.open({ meta, store, htmlFile, stepReportFile, signal, log });
 }
 
 /**

@@ -94,7 +94,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     },
     recordFor: async (slotConfig, serial) => {
       const meta = await resolveRunMetadata(slotConfig, { serial }, logger, stopping.signal);
-      return new RunRecordReporter({ meta, store, log: logger });
+      return RunRecordReporter.open({ meta, store, log: logger });
     },
   });
   const app = await buildServer({ hub, controller, prompter, history: storeHistory(store), log: logger, token });

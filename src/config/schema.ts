@@ -1,27 +1,9 @@
-import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaSourceOf } from '../core/package-root.js';
 import { suggest } from '../core/suggest.js';
 import { createKisoAjv, type ValidationContext } from './ajv-setup.js';
+import { precompiledValidator } from './precompiled.js';
 import type { KeyPath } from './yaml-source.js';
-
-/** What `npm run build` writes next to this file: the built-in schemas compiled, and the text each was compiled from. */
-interface PrecompiledValidators {
-  validators: Record<string, ValidateFunction>;
-  sources: Record<string, string>;
-}
-
-let precompiled: PrecompiledValidators | null | undefined;
-
-function loadPrecompiled(): PrecompiledValidators | null {
-  if (precompiled !== undefined) return precompiled;
-  try {
-    precompiled = createRequire(import.meta.url)('./validators.generated.cjs') as PrecompiledValidators;
-  } catch {
-    precompiled = null; // running from src/ (tsx): compile at run time
-  }
-  return precompiled;
-}
 
 let ajvInstance: ReturnType<typeof createKisoAjv> | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
@@ -34,8 +16,7 @@ function compile(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
     const source = schemaSourceOf(schema);
-    const built = source && loadPrecompiled();
-    if (source && built && built.sources[source.file] === source.text) validate = built.validators[source.file];
+    if (source) validate = precompiledValidator(source.file, source.text);
     if (!validate) {
       ajvInstance ??= createKisoAjv();
       const { $id: _ignored, ...withoutId } = schema as { $id?: string };

@@ -6,7 +6,7 @@ import { checkSelection } from './selection.js';
 import type { RunResult } from '../results/outcomes.js';
 import { SuiteRunner, type LoadedSuite, type OutputCapture, type RunnerOptions } from './run.js';
 import { StationRuntime } from '../station/station.js';
-import { PythonSuites } from './python/python-suites.js';
+import type { PythonSuites } from './python/python-suites.js';
 import type { SuiteFile } from './discover.js';
 
 export interface StationRunOptions extends Omit<RunnerOptions, 'configFile' | 'log' | 'capture'> {
@@ -46,7 +46,8 @@ export async function prepareRun(config: StationConfig, options: StationRunOptio
     const suites: LoadedSuite[] = [];
     const discovered = discoverSuiteFiles(config.suites, options.filePattern);
     for (const [entry, pyFiles] of pythonFolders(discovered)) {
-      python ??= new PythonSuites({ settings: config.python, auxiliaries: auxiliaryTypes(config), log: options.log, logLevel: pythonLevel(options.log.level) });
+      // Imported only for a folder of *.py suites: a TypeScript run loads none of the Python side.
+      python ??= new (await import('./python/python-suites.js')).PythonSuites({ settings: config.python, auxiliaries: auxiliaryTypes(config), log: options.log, logLevel: pythonLevel(options.log.level) });
       const claimed = config.suites.filter((other) => other !== entry && other.suiteDir === entry.suiteDir).map((other) => other.suiteId);
       suites.push(await python.load(entry, pyFiles, claimed));
     }

@@ -1,27 +1,35 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { readSchema as readSchemaFromSrc } from '../../src/core/package-root.js';
 import { validateWith as validateAtRunTime } from '../../src/config/schema.js';
+import { precompiledFileName, type precompiledValidator } from '../../src/config/precompiled.js';
 
-// `npm run build` compiles the built-in schemas (scripts/compile-schemas.mjs); the built kiso must
-// judge a station exactly as ajv compiling the schema at run time does.
-const GENERATED = path.resolve('dist/src/config/validators.generated.cjs');
+// `npm run build` compiles the built-in schemas (scripts/compile-schemas.mjs), one module each; the
+// built kiso must judge a station exactly as ajv compiling the schema at run time does.
+const GENERATED = path.resolve('dist/src/config/validators');
+const requireHere = createRequire(import.meta.url);
 
 describe('precompiled schema validators', () => {
-  it('exist in the build and were compiled from the schemas as they are now', () => {
+  it('exist in the build, one per schema, compiled from the schemas as they are now', () => {
     assert.ok(existsSync(GENERATED), `${GENERATED} is missing: run npm run build`);
-    const { sources } = createRequire(import.meta.url)(GENERATED) as { sources: Record<string, string> };
-    assert.ok(Object.keys(sources).length >= 10, 'the station schema and every built-in type schema are compiled');
-    for (const [file, text] of Object.entries(sources)) assert.equal(text, readFileSync(path.resolve('schemas', file.split('#')[0]!), 'utf8'), `${file} changed since the build`);
+    const schemaFiles = ['kiso.schema.json', 'limits.schema.json', ...['auxiliaries', 'connectors'].flatMap((dir) => readdirSync(path.resolve('schemas', dir)).map((file) => `${dir}/${file}`))];
+    for (const reference of [...schemaFiles, 'kiso.schema.json#/properties/duts']) {
+      const file = path.join(GENERATED, precompiledFileName(reference));
+      assert.ok(existsSync(file), `${reference} has no precompiled module (${file})`);
+      const { source, validate } = requireHere(file) as { source: string; validate: unknown };
+      assert.equal(typeof validate, 'function', `${reference}: a validator`);
+      assert.equal(source, readFileSync(path.resolve('schemas', reference.split('#')[0]!), 'utf8'), `${reference} changed since the build`);
+    }
   });
 
   it('report the same problems, defaults and resolved paths as ajv at run time', async () => {
     const built = (await import(pathToFileURL(path.resolve('dist/src/config/schema.js')).href)) as { validateWith: typeof validateAtRunTime };
     const builtRoot = (await import(pathToFileURL(path.resolve('dist/src/core/package-root.js')).href)) as { readSchema: (file: string) => object; schemaSourceOf: (schema: object) => unknown };
+    const builtPrecompiled = (await import(pathToFileURL(path.resolve('dist/src/config/precompiled.js')).href)) as { precompiledValidator: typeof precompiledValidator };
     const cases: Array<[string, unknown]> = [
       ['kiso.schema.json', { auxiliaries: { aux1: { type: 'X', conectors: {} } }, connectors: { 'bad name!': { type: 'Y' } }, test_suite_list: [{ suite_dir: 'suites', test_filter_pattern: 7 }] }],
       ['kiso.schema.json', { auxiliaries: {}, connectors: {}, test_suite_list: [{ suite_dir: 'here', test_filter_pattern: 'test_*.ts' }] }],
@@ -36,6 +44,9 @@ describe('precompiled schema validators', () => {
       const runtimeData = structuredClone(data);
       const schema = builtRoot.readSchema(file);
       assert.ok(builtRoot.schemaSourceOf(schema), 'the built schema is matched to its file');
+      const text = readFileSync(path.resolve('schemas', file.split('#')[0]!), 'utf8');
+      assert.equal(typeof builtPrecompiled.precompiledValidator(file, text), 'function', `${file}: the built kiso uses its precompiled validator`);
+      assert.equal(builtPrecompiled.precompiledValidator(file, `${text}\n`), undefined, `${file}: a schema edited since the build is compiled afresh`);
       const precompiled = built.validateWith(schema, precompiledData, ['at'], resolve);
       const runtime = validateAtRunTime(structuredClone(readSchemaFromSrc(file)), runtimeData, ['at'], resolve);
       assert.deepEqual(precompiled, runtime, `${file}: same problems`);

@@ -4,8 +4,8 @@ import { describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import type { Attachment } from '../attachments.js';
 import { RunRecordBuilder, type RunMetadata } from '../record/builder.js';
-import { EMBED_LIMIT, renderHtml } from '../record/html.js';
-import { renderStepReport } from '../record/step-report.js';
+import type { renderHtml } from '../record/html.js';
+import type { renderStepReport } from '../record/step-report.js';
 import type { RunRecord } from '../record/types.js';
 import type { CaseResult, RunResult } from '../outcomes.js';
 import type { Reporter, RunStartInfo } from './reporter.js';
@@ -36,6 +36,12 @@ function closeAllOnExit(): void {
       }
     }
   });
+}
+
+/** What writes --html and --step-report: loaded only when a run asks for them (RunRecordReporter.open). */
+export interface ReportRenderers {
+  html?: { render: typeof renderHtml; embedLimit: number };
+  stepReport?: typeof renderStepReport;
 }
 
 export interface RunRecordReporterOptions {
@@ -70,7 +76,21 @@ export class RunRecordReporter implements Reporter {
   /** Where each attachment was stored (absolute), by its record path. */
   private readonly storedFiles = new Map<string, string>();
 
-  constructor(private readonly options: RunRecordReporterOptions) {
+  /** A reporter with the renderers its report files need, imported here: a run without them loads no HTML code. */
+  static async open(options: RunRecordReporterOptions): Promise<RunRecordReporter> {
+    const renderers: ReportRenderers = {};
+    if (options.htmlFile) {
+      const { EMBED_LIMIT, renderHtml } = await import('../record/html.js');
+      renderers.html = { render: renderHtml, embedLimit: EMBED_LIMIT };
+    }
+    if (options.stepReportFile) renderers.stepReport = (await import('../record/step-report.js')).renderStepReport;
+    return new RunRecordReporter(options, renderers);
+  }
+
+  private constructor(
+    private readonly options: RunRecordReporterOptions,
+    private readonly renderers: ReportRenderers,
+  ) {
     this.builder = new RunRecordBuilder(options.meta);
   }
 
@@ -113,7 +133,7 @@ export class RunRecordReporter implements Reporter {
     } catch (error) {
       this.options.log?.error({ err: error }, `cannot store attachment ${attachment.name}: ${describeError(error)}`);
     }
-    if (this.options.htmlFile && attachment.data.length <= EMBED_LIMIT) this.attachments.set(storedPath, attachment.data);
+    if (this.renderers.html && attachment.data.length <= this.renderers.html.embedLimit) this.attachments.set(storedPath, attachment.data);
   }
 
   private writePartial(force: boolean): void {
@@ -129,13 +149,13 @@ export class RunRecordReporter implements Reporter {
     this.record = record;
     open.delete(this);
     if (this.options.store) this.recordFile = this.options.store.commit(record);
-    if (this.options.htmlFile) {
+    if (this.options.htmlFile && this.renderers.html) {
       mkdirSync(path.dirname(this.options.htmlFile), { recursive: true });
-      writeFileSync(this.options.htmlFile, renderHtml(record, (_phase, ref) => this.attachments.get(ref.path), { htmlFile: this.options.htmlFile, attachmentFile: (ref) => this.storedFiles.get(ref.path) }));
+      writeFileSync(this.options.htmlFile, this.renderers.html.render(record, (_phase, ref) => this.attachments.get(ref.path), { htmlFile: this.options.htmlFile, attachmentFile: (ref) => this.storedFiles.get(ref.path) }));
     }
-    if (this.options.stepReportFile) {
+    if (this.options.stepReportFile && this.renderers.stepReport) {
       mkdirSync(path.dirname(this.options.stepReportFile), { recursive: true });
-      writeFileSync(this.options.stepReportFile, renderStepReport(record));
+      writeFileSync(this.options.stepReportFile, this.renderers.stepReport(record));
     }
   }
 }
