@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -54,5 +54,47 @@ describe('the import graph of src/', () => {
       .filter((target) => !(ENTRY_FILES.has(rel(file)) && (rel(target) === 'builtins.ts' || folderOf(target) === 'auxiliaries')))
       .map((target) => `${rel(file)} → ${rel(target)}`));
     assert.deepEqual(upward, []);
+  });
+});
+
+// The README's "The code" and "Architecture" sections are a map of this tree: it must stay one.
+describe("the README's code map", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = (heading: string): string => {
+    const start = readme.indexOf(`\n## ${heading}\n`);
+    assert.ok(start >= 0, `README has a "## ${heading}" section`);
+    const end = readme.indexOf('\n## ', start + 1);
+    return readme.slice(start, end < 0 ? undefined : end);
+  };
+  const codeMap = /```\n([\s\S]*?)```/.exec(section('The code'))?.[1] ?? '';
+  const architecture = section('Architecture');
+  const sourceFiles = files.map((file) => path.relative(SRC, file));
+
+  it('names every folder and top-level file of src/', () => {
+    const named = new Set([...codeMap.matchAll(/^(src\/\S+)/gm)].map((match) => match[1]!.replace(/\/$/, '')));
+    const folders = [...new Set(sourceFiles.map((file) => path.dirname(file)).filter((dir) => dir !== '.'))];
+    const missing = [
+      ...folders.filter((dir) => dir.split(path.sep).length === 1 && !named.has(`src/${dir}`)),
+      ...folders.filter((dir) => dir.split(path.sep).length > 1 && !codeMap.includes(`src/${dir.split(path.sep).join('/')}`)),
+      ...sourceFiles.filter((file) => !file.includes(path.sep) && !named.has(`src/${file}`)),
+    ];
+    assert.deepEqual(missing, [], 'add these to the code block under "## The code"');
+  });
+
+  it('names only paths and files that exist', () => {
+    const both = `${codeMap}\n${architecture}`;
+    const paths = [...both.matchAll(/\b(src\/[\w./-]*\w)/g)].map((match) => match[1]!);
+    const gone = paths.filter((p) => !existsSync(p));
+    const basenames = new Set(sourceFiles.map((file) => path.basename(file)));
+    const fileNames = [...architecture.matchAll(/\b([\w-]+\.ts)\b/g)].map((match) => match[1]!);
+    assert.deepEqual([...gone, ...fileNames.filter((name) => !basenames.has(name))], []);
+  });
+
+  it('says which file defines each class or function the architecture names', () => {
+    // "run.ts  SuiteRunner", "load.ts  loadStationConfig()": the name is defined in a file of that name.
+    const claims = [...architecture.matchAll(/([\w/-]+\.ts)  ([A-Za-z]\w*)/g)].map((match) => ({ file: match[1]!, name: match[2]! }));
+    assert.ok(claims.length >= 5, 'the architecture names the main classes and functions');
+    const wrong = claims.filter(({ file, name }) => !sourceFiles.some((source) => source.split(path.sep).join('/').endsWith(file) && new RegExp(`(class|function|const|interface)\\s+${name}\\b`).test(readFileSync(path.join(SRC, source), 'utf8'))));
+    assert.deepEqual(wrong, []);
   });
 });
