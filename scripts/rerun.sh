@@ -1,34 +1,44 @@
 #!/usr/bin/env bash
-# Reruns one test file N times to catch a flaky case: stops at the first
-# failure (its output is shown), prints "K/N passed" at the end and exits
-# non-zero when a run failed. Build first (npm run build): the integration
-# tests run the built CLI in dist/.
+# Reruns test files N times each to catch a flaky case: each file runs N
+# times in a row, stopping at its first failure (whose output is shown); a
+# line "FILE: K/N passed" per file at the end, and a non-zero exit when any
+# run failed. Build first (npm run build): the integration tests run the
+# built CLI in dist/.
 #   bash scripts/rerun.sh test/integration/slots.test.ts 50
+#   bash scripts/rerun.sh test/integration/*.test.ts 3      # every integration file
 set -uo pipefail
-if [ $# -ne 2 ] || ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: $0 FILE N   (N >= 1)" >&2
+if [ $# -lt 2 ] || ! [[ "${!#}" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: $0 FILE [FILE...] N   (N >= 1: runs of each file)" >&2
   exit 2
 fi
-file=$1
-runs=$2
+runs=${!#}
+files=("${@:1:$#-1}")
 cd "$(dirname "$0")/.."
-if [ ! -f "$file" ]; then
-  echo "$0: no such test file: $file" >&2
-  exit 2
-fi
-log=$(mktemp "${TMPDIR:-/tmp}/kiso-rerun-XXXXXX.log")
-trap 'rm -f "$log"' EXIT
-passed=0
-for ((i = 1; i <= runs; i++)); do
-  if node --import tsx --test "$file" >"$log" 2>&1; then
-    passed=$((passed + 1))
-    echo "run $i: pass"
-  else
-    code=$?
-    echo "run $i: FAILED (exit $code)"
-    cat "$log"
-    echo "$passed/$runs passed"
-    exit 1
+for file in "${files[@]}"; do
+  if [ ! -f "$file" ]; then
+    echo "$0: no such test file: $file" >&2
+    exit 2
   fi
 done
-echo "$passed/$runs passed"
+log=$(mktemp "${TMPDIR:-/tmp}/kiso-rerun-XXXXXX.log")
+trap 'rm -f "$log"' EXIT
+summary=()
+failed=0
+for file in "${files[@]}"; do
+  passed=0
+  for ((i = 1; i <= runs; i++)); do
+    if node --import tsx --test "$file" >"$log" 2>&1; then
+      passed=$((passed + 1))
+      echo "$file run $i: pass"
+    else
+      code=$?
+      echo "$file run $i: FAILED (exit $code)"
+      cat "$log"
+      failed=1
+      break
+    fi
+  done
+  summary+=("$file: $passed/$runs passed")
+done
+printf '%s\n' "${summary[@]}"
+exit $failed
