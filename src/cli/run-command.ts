@@ -6,9 +6,9 @@ import { createLogger, formatLogLine, type Logger, type LogLevel } from '../core
 import { ConsoleReporter } from '../results/reporters/console.js';
 import { JunitReporter, type JunitFormat } from '../results/reporters/junit.js';
 import type { Reporter, ReporterFailure } from '../results/reporters/reporter.js';
-import { OutputCapture, StrayErrors } from '../runner/run.js';
+import { OutputCapture } from '../runner/run.js';
 import { runStation } from '../runner/run-station.js';
-import { installExitGuard } from '../runner/exit-guard.js';
+import { catchStrayErrors } from '../runner/exit-guard.js';
 import type { Slot } from '../slots/duts.js';
 import { settledLeftovers, snapshotHandles } from './leftover-handles.js';
 import { loadAll } from './load-stations.js';
@@ -129,18 +129,9 @@ export async function runCommand(flags: RunFlags, extraArgs: string[], knownOpti
   // A station may run only the procedures linked to it: refused here, before anything opens.
   if (flags.record !== false) for (const config of configs) await checkLinks(config, flags, logger);
   // A suite's stray error must not take the run down: log it, charge it to the running case, go on.
-  const strayErrors = new StrayErrors();
-  process.on('unhandledRejection', (reason) => {
-    logger.error({ err: reason }, `unhandled rejection (from a suite or auxiliary): ${describeError(reason)}`);
-    strayErrors.push(reason);
-  });
-  process.on('uncaughtException', (error) => {
-    logger.error({ err: error }, `uncaught exception (from a suite or auxiliary): ${describeError(error)}`);
-    strayErrors.push(error);
-  });
   // Only kiso ends the run: a process.exit() from a suite errors the running case instead.
   // The guard stays until kiso exits (main.ts keeps the real exit): a timer a suite left behind cannot turn the exit code into 0.
-  const exitGuard = installExitGuard(strayErrors);
+  const { strayErrors, exitGuard } = catchStrayErrors((error, kind) => logger.error({ err: error }, `${kind} (from a suite or auxiliary): ${describeError(error)}`));
   const interrupt = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -6,6 +6,7 @@ import { UiHub, logLineOf } from '../serve/hub.js';
 import { RunController } from '../serve/run-controller.js';
 import { buildServer, type History, type RunRow } from '../serve/server.js';
 import { UiPrompter } from '../serve/ui-prompter.js';
+import { catchStrayErrors } from '../runner/exit-guard.js';
 import { resolveRunMetadata } from '../station/run-metadata.js';
 import type { StationStore } from '../store/sqlite-store.js';
 import type { RunSummary } from '../store/types.js';
@@ -78,6 +79,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
       if (entry) hub.emit({ type: 'log', slot: entry.slot ?? (slots ? null : 1), line: { ...entry.line, msg: formatLogLine(raw) } });
     },
   });
+  // A suite's stray error or process.exit() must not end the operator's page: it errors the running case.
+  const { strayErrors } = catchStrayErrors((error, kind) => logger.error({ err: error }, `${kind} (from a suite or auxiliary): ${describeError(error)}`));
   const store = stationStore(settingsFor(config, { store: flags.store }), logger);
   const prompter = new UiPrompter(hub);
   const stopping = new AbortController();
@@ -86,6 +89,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     hub,
     log: logger,
     logLevel: flags.logLevel,
+    strayErrors,
     prompter,
     // With a fleet store, each run is pushed after it ends, as with kiso -c (offline: it waits in the outbox).
     afterRun: async () => {

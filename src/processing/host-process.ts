@@ -1,8 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KisoError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
+import { forkChild, sendToChild } from './child-process.js';
 import type { HostEvent, HostRequest, HostSpec, SerializedError } from './protocol.js';
 
 /** How long a host gets to stop after `shutdown`, then after SIGTERM, before SIGKILL. */
@@ -26,18 +27,6 @@ function hostEntry(): { file: string; execArgv: string[] } {
   const file = here.replace(/host-process\.js$/, 'host-main.js');
   if (!existsSync(file)) throw new Error(`host entry ${file} is missing: rebuild kiso`);
   return { file, execArgv: [] };
-}
-
-/** Every child alive (hosts, slot workers), so that nothing outlives kiso even when it exits abruptly. */
-const liveHosts = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of liveHosts) child.kill('SIGKILL');
-});
-
-/** Registers a child process to be killed if kiso exits before it. */
-export function trackChild(child: ChildProcess): void {
-  liveHosts.add(child);
-  child.once('exit', () => liveHosts.delete(child));
 }
 
 export interface HostHandlers {
@@ -85,13 +74,10 @@ export class HostProcess {
     this.currentState = 'starting';
     this.crashError = undefined;
     const { file, execArgv } = hostEntry();
-    const child = fork(file, [], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkChild(file, execArgv, (error) => this.log.debug({ auxiliary: this.auxName, err: error }, `process of auxiliary ${this.auxName}: ${error.message}`));
     this.child = child;
-    trackChild(child);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('exit', (code, signal) => this.onExit(code, signal));
-    // A failed write or kill; the exit that follows is what counts.
-    child.on('error', (error) => this.log.debug({ auxiliary: this.auxName, err: error }, `process of auxiliary ${this.auxName}: ${error.message}`));
     child.on('message', (event: HostEvent) => this.onMessage(event));
     await new Promise<void>((resolve, reject) => {
       const onEvent = (event: HostEvent): void => {
@@ -126,16 +112,10 @@ export class HostProcess {
     });
   }
 
-  /**
-   * Sends to the host; after it died there is no one to tell (its crash fails
-   * what waits on it). A write to a host that is dead but not yet reaped
-   * fails with EPIPE: that is the crash, reported by the exit, not an error
-   * of its own (an unhandled one would be charged to the running case).
-   */
+  /** Sends to the host; after it died there is no one to tell (its crash, from the exit, fails what waits on it). */
   send(request: HostRequest): void {
-    if (this.child?.connected) this.child.send(request, (error) => {
-      if (error) this.log.debug({ auxiliary: this.auxName, err: error }, `could not write to the process of auxiliary ${this.auxName}: ${error.message}`);
-    });
+    if (!this.child) return;
+    sendToChild(this.child, request, (error) => this.log.debug({ auxiliary: this.auxName, err: error }, `could not write to the process of auxiliary ${this.auxName}: ${error.message}`));
   }
 
   /** Asks the host to stop; escalates to SIGTERM, then SIGKILL. */

@@ -1,5 +1,5 @@
 import { KisoError } from '../core/errors.js';
-import type { StrayErrors } from './run.js';
+import { StrayErrors } from './run.js';
 
 /**
  * While suites run, kiso alone decides when the process ends. A suite or a
@@ -31,4 +31,24 @@ export function installExitGuard(strayErrors: StrayErrors): ExitGuard {
       if (process.exit === guarded) process.exit = realExit;
     },
   };
+}
+
+/** What escaped a suite, as Node reported it. */
+export type StrayKind = 'unhandled rejection' | 'uncaught exception';
+
+/**
+ * For a process that runs suites (kiso -c, a slot worker, kiso serve): what a
+ * suite or auxiliary leaves behind cannot end it. An unhandled rejection or
+ * uncaught exception goes to `report` and is charged to the running case; a
+ * process.exit() errors that case (installExitGuard).
+ */
+export function catchStrayErrors(report: (error: unknown, kind: StrayKind) => void = () => {}): { strayErrors: StrayErrors; exitGuard: ExitGuard } {
+  const strayErrors = new StrayErrors();
+  const stray = (kind: StrayKind) => (error: unknown): void => {
+    report(error, kind);
+    strayErrors.push(error);
+  };
+  process.on('unhandledRejection', stray('unhandled rejection'));
+  process.on('uncaughtException', stray('uncaught exception'));
+  return { strayErrors, exitGuard: installExitGuard(strayErrors) };
 }

@@ -6,6 +6,7 @@ import type { RunRecordReporter } from '../results/reporters/run-record.js';
 import type { CaseResult, OutcomeCounts, RunResult } from '../results/outcomes.js';
 import type { Prompter } from '../runner/prompts.js';
 import { runStation } from '../runner/run-station.js';
+import type { StrayErrors } from '../runner/run.js';
 import type { Slot } from '../slots/duts.js';
 import type { Tile, TileStatus } from './events.js';
 import type { UiHub } from './hub.js';
@@ -26,6 +27,8 @@ export interface RunControllerOptions {
   recordFor(config: StationConfig, serial: string | undefined): Promise<RunRecordReporter | undefined>;
   /** After each run (the fleet push of the outbox); its failure is logged, never the run's. */
   afterRun?(): Promise<void>;
+  /** What escaped a suite of a station run in this process: charged to the running case (fixture slots have their own). */
+  strayErrors?: StrayErrors;
 }
 
 const statusOf = (outcome: RunResult['outcome'] | undefined, counts?: OutcomeCounts): TileStatus =>
@@ -155,7 +158,7 @@ export class RunController {
       const record = records.get(1);
       let result: RunResult | undefined;
       try {
-        result = await runStation(target.config, { log, reporters: [new TileReporter(hub, 1), ...(record ? [record] : [])], signal, prompter: this.options.prompter });
+        result = await runStation(target.config, { log, reporters: [new TileReporter(hub, 1), ...(record ? [record] : [])], signal, prompter: this.options.prompter, strayErrors: this.options.strayErrors });
       } finally {
         finish(1, result, record);
       }

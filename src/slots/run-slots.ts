@@ -1,9 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KisoError } from '../core/errors.js';
-import { trackChild } from '../processing/host-process.js';
+import { forkChild, sendToChild } from '../processing/child-process.js';
 import { relayLogLine } from '../processing/remote-auxiliary.js';
 import type { Logger, LogLevel } from '../core/logging.js';
 import { ReporterMux, type Reporter, type ReporterFailure } from '../results/reporters/reporter.js';
@@ -140,8 +140,8 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
 
   const entry = workerEntry();
   const spawnWorker = (): ChildProcess => {
-    const child = fork(entry.file, [], { serialization: 'advanced', execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    trackChild(child);
+    // A worker's failure is told by its 'exit' (its slot's cases ERROR).
+    const child: ChildProcess = forkChild(entry.file, entry.execArgv, (error) => options.log.debug({ err: error, pid: child.pid }, `slot worker ${child.pid}: ${error.message}`));
     return child;
   };
   // Workers boot (node, kiso, TypeScript support) while this process loads the plan: on a
@@ -169,7 +169,8 @@ export async function runSlots(options: SlotRunOptions): Promise<SlotOutcome[]> 
       let finished = false;
       let queue: Promise<void> = Promise.resolve();
       const send = (request: SlotRequest): void => {
-        if (child.connected) child.send(request);
+        // The worker may be ending (a prompt withdrawn as it exits): a message it can no longer take is dropped.
+        sendToChild(child, request, (error) => slotLog.debug({ err: error, request: request.type }, `slot ${slot.slot}: the worker is gone, ${request.type} not delivered`));
       };
       const prompts = new Map<number, AbortController>();
       const onAbort = (): void => send({ type: 'stop' });

@@ -10,9 +10,9 @@ import { fromPortable } from '../config/portable.js';
 import { serializeError } from '../processing/protocol.js';
 import { formatLogLine, REDACTION } from '../core/logging.js';
 import type { Reporter } from '../results/reporters/reporter.js';
-import { OutputCapture, StrayErrors, type LoadedSuite } from '../runner/run.js';
+import { OutputCapture, type LoadedSuite } from '../runner/run.js';
 import { prepareRun } from '../runner/run-station.js';
-import { installExitGuard } from '../runner/exit-guard.js';
+import { catchStrayErrors } from '../runner/exit-guard.js';
 import type { SlotEvent, SlotJob, SlotRequest, WorkUnit } from './protocol.js';
 import type { PromptAnswer, Prompter } from '../runner/prompts.js';
 import { reviveError } from '../processing/host-process.js';
@@ -87,10 +87,7 @@ async function run(job: SlotJob): Promise<void> {
       { level: 'trace', stream: lineStream((line) => emit({ type: 'log', line })) },
     ]),
   );
-  const strayErrors = new StrayErrors();
-  process.on('unhandledRejection', (reason) => strayErrors.push(reason));
-  process.on('uncaughtException', (error) => strayErrors.push(error));
-  installExitGuard(strayErrors);
+  const { strayErrors } = catchStrayErrors();
   const config = await fromPortable(job.config);
   const prepared = await prepareRun(config, {
     log,

@@ -101,6 +101,36 @@ export default defineSuite({ cases: [{ name: 'asks', async run(ctx) {
     assert.match(await report.text(), /<div class="verdict" id="verdict">PASS<\/div>/);
   });
 
+  it("a suite's stray rejection and process.exit() error their cases; kiso serve stays up for the next run", { timeout: 60_000 }, async () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'suites'));
+    writeFileSync(path.join(dir, 'suites', 'test_stray.mjs'), `import { defineSuite } from ${JSON.stringify(import.meta.resolve('kiso'))};
+export default defineSuite({ cases: [
+  { name: 'leaves a rejection behind', async run() { void Promise.reject(new Error('nobody awaits me')); await new Promise((resolve) => setTimeout(resolve, 50)); } },
+  { name: 'calls process.exit', async run() { process.exit(0); } },
+] });
+`);
+    writeFileSync(path.join(dir, 'station.yaml'), 'auxiliaries: {}\ntest_suite_list:\n  - { suite_dir: suites, test_filter_pattern: "test_*.mjs", test_suite_id: 1 }\n');
+    const served = await serve(['-c', path.join(dir, 'station.yaml')], { KISO_STORE: tmp() });
+    open.push(served);
+    type State = { running: boolean; summary?: { outcome: string; error: number } };
+    const ended = async (): Promise<State> => {
+      for (;;) {
+        const state = (await (await fetch(`${served.url}api/state`)).json()) as State;
+        if (!state.running && state.summary) return state;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    for (const serial of ['SN-STRAY-1', 'SN-STRAY-2']) {
+      const started = await fetch(`${served.url}api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ serials: { 1: serial } }) });
+      assert.equal(started.status, 202, served.output());
+      const state = await ended();
+      assert.deepEqual([state.summary!.outcome, state.summary!.error], ['error', 2], served.output());
+    }
+    assert.equal(served.child.exitCode, null, `kiso serve is still up:\n${served.output()}`);
+    assert.match(served.output(), /unhandled rejection \(from a suite or auxiliary\): nobody awaits me/);
+  });
+
   it('in a real browser: four serials, start, a confirm prompt answered on the tile, three slots pass and one fails, its history', { skip: existsSync(CHROMIUM) ? false : `skipped: ${CHROMIUM} is missing (apt-get install chromium)`, timeout: 120_000 }, async () => {
     const store = tmp();
     const served = await serve(['-c', fixtureStation()], { KISO_STORE: store });
@@ -157,7 +187,9 @@ export default defineSuite({ cases: [{ name: 'asks', async run(ctx) {
       await page.click('#start');
       await page.locator('.tile[data-slot="1"] .prompt').waitFor();
       await page.click('#abort');
-      await page.waitForFunction(() => document.querySelector('#summary')?.className === 'o-aborted', undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => document.querySelector('#summary')?.className === 'o-aborted', undefined, { timeout: 60_000 }).catch(async (error: Error) => {
+        throw new Error(`${error.message}\nsummary: ${await page.locator('#summary').getAttribute('class')}\ntiles: ${(await page.locator('.tile').allInnerTexts()).join('\n---\n')}\nkiso serve:\n${served.output()}`);
+      });
       // The prompt was withdrawn with its step.
       assert.equal(await page.locator('.prompt').count(), 0);
       const history = await (await fetch(`${served.url}api/units/SN-AB-1`)).json();
