@@ -4,7 +4,7 @@ import type { ValidateFunction } from 'ajv';
 /**
  * The built-in schemas compiled at build time (scripts/compile-schemas.mjs),
  * one module per schema in `validators/` next to this file, so a run loads
- * the validators of the station file and of the types it uses, not all 25.
+ * the validators of the station file and of the types it uses, not every one.
  */
 
 /** What each generated module exports: the validator, and the schema text it was compiled from. */
