@@ -84,8 +84,8 @@ function attachProxyLink(proxy: ProxyAuxiliary, log: Logger): void {
   const sender = new BoundedSender<HostEvent>((event, written) => process.send?.(event, undefined, undefined, written) ?? false);
   let reported = 0;
   let lastReport = 0;
-  const batcher = new FrameBatcher<string | null>((key, batch, messages) => {
-    if (sender.push({ type: 'frames', sender: key, batch }, messages.length)) return;
+  const batcher = new FrameBatcher<string | null>((key, batch, count) => {
+    if (sender.push({ type: 'frames', sender: key, batch }, count)) return;
     const now = Date.now();
     if (now - lastReport < DROP_REPORT_MS && reported > 0) return;
     lastReport = now;
