@@ -9,8 +9,9 @@ import { BatchPacker } from './frame-pack.js';
  *
  * Each message is packed as it arrives, so the messages themselves die young:
  * on a full bus the young generation's collections then find almost nothing
- * alive to copy or promote, which keeps a small young generation cheap.
- * Batches are views of one reused buffer (see BatchPacker for why).
+ * alive to copy or promote, which keeps a small young generation cheap (the
+ * host processes run with a fixed one, see host-process.ts). Batches are
+ * views of one reused buffer (see BatchPacker for why).
  */
 export class FrameBatcher<Key> {
   private readonly packer = new BatchPacker();
