@@ -32,7 +32,8 @@ export function reviveError(serialized: SerializedError): Error {
  * (with Message objects waiting in batches, 4 MiB cost it 2.5 times that).
  */
 export const HOST_SEMI_SPACE_MIB = 4;
-const HOST_V8_FLAGS = [`--min-semi-space-size=${HOST_SEMI_SPACE_MIB}`, `--max-semi-space-size=${HOST_SEMI_SPACE_MIB}`];
+/** --expose-gc: the host bounds what IPC serialization leaves behind with major GCs of its own (ipc-garbage.ts). */
+const HOST_V8_FLAGS = [`--min-semi-space-size=${HOST_SEMI_SPACE_MIB}`, `--max-semi-space-size=${HOST_SEMI_SPACE_MIB}`, '--expose-gc'];
 
 function hostEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
