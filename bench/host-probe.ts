@@ -3,14 +3,14 @@
  * (`--import`) by the soak bench, so production code carries no sampling.
  * Every KISO_PROBE_MS (default 1,000) it appends one JSON line to
  * `$KISO_PROBE_DIR/<pid>.jsonl`: what V8 and Node say the process's memory
- * is (V8's heap per space, external memory) and the collections V8 made.
- * The kernel's side (RSS, glibc's heap) the bench reads from /proc itself.
- * Only processes with an IPC channel (the forked hosts) sample.
+ * is (V8's heap per space, external memory). The kernel's side (RSS,
+ * glibc's heap) the bench reads from /proc itself. Only processes with an
+ * IPC channel (the forked hosts) sample.
  *
- * It keeps its own garbage short-lived, so as not to change what it
- * measures: collections are counted with v8.GCProfiler, whose records stay
- * in C++ until each sample (a PerformanceObserver's 'gc' entries outlive
- * scavenges and end up in the old generation).
+ * It hooks nothing into the garbage collector, so as not to change what it
+ * measures: with v8.GCProfiler running (GC callbacks), a host's native
+ * memory grew several times faster, and a PerformanceObserver's 'gc'
+ * entries outlive scavenges and fill the old generation.
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +21,7 @@ const every = Number(process.env.KISO_PROBE_MS ?? 1_000);
 
 const MiB = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
-/** MiB, but for the time and the counts. */
+/** MiB, but t_s (seconds since the probe started). */
 export interface ProbeSample {
   t_s: number;
   /** V8's heap, per space: committed memory (physical). */
@@ -31,28 +31,9 @@ export interface ProbeSample {
   /** Memory of Buffers and other objects outside the V8 heap (in glibc's heap); array_buffers is the ArrayBuffer part. */
   external: number;
   array_buffers: number;
-  /** Collections since the probe started: minor (scavenges of the young generation), major (mark-compact of the whole heap); the longest major's pause since the last sample, ms. */
-  gcs: { minor: number; major: number; major_max_ms: number };
-}
-
-const gcs = { minor: 0, major: 0, major_max_ms: 0 };
-const profiler = new v8.GCProfiler();
-
-function countGcs(): void {
-  gcs.major_max_ms = 0;
-  for (const { gcType, cost } of profiler.stop().statistics) {
-    if (gcType === 'Scavenge' || gcType === 'MinorMarkCompact') gcs.minor++;
-    else if (gcType === 'MarkSweepCompact') {
-      gcs.major++;
-      // cost is in microseconds
-      gcs.major_max_ms = Math.max(gcs.major_max_ms, Math.round(cost / 100) / 10);
-    }
-  }
-  profiler.start();
 }
 
 function sample(started: number): ProbeSample {
-  countGcs();
   const memory = process.memoryUsage();
   const spaces = { new: 0, old: 0, code: 0, large_object: 0, other: 0 };
   for (const space of v8.getHeapSpaceStatistics()) {
@@ -65,13 +46,11 @@ function sample(started: number): ProbeSample {
     heap_used: MiB(memory.heapUsed),
     external: MiB(memory.external),
     array_buffers: MiB(memory.arrayBuffers),
-    gcs: { ...gcs },
   };
 }
 
 if (dir && process.send) {
   const file = path.join(dir, `${process.pid}.jsonl`);
   const started = Date.now();
-  profiler.start();
   setInterval(() => appendFileSync(file, `${JSON.stringify(sample(started))}\n`), every).unref();
 }

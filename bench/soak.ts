@@ -18,21 +18,30 @@ import { registerBuiltins } from '../src/builtins.js';
  * KISO_SOAK_RATE frames/s (default 25,000: a saturated CAN FD bus) for
  * KISO_SOAK_SECONDS (default 120). Every 10 s one line on stderr: frames
  * sent, received by each auxiliary, the kernel's drops on the bus sockets of
- * the host, the host's RSS and where it is: file-backed pages and glibc's
- * heap from /proc; V8's heap per space, heap used, external/ArrayBuffer
- * memory and the collections so far from host-probe.ts, which the bench
- * preloads into the host.
+ * the host, the host's CPU over the 10 s (% of a core), its RSS and where it
+ * is: file-backed pages and glibc's heap from /proc; V8's heap per space,
+ * heap used and external/ArrayBuffer memory from host-probe.ts, which the
+ * bench preloads into the host.
  *
  * The figures: what each auxiliary received of what was sent (baseline), and
- * the host's RSS at the end against its RSS after the warm-up (the first
- * 30 s): flat means a ratio near 1.
+ * the host's RSS at the end against its RSS after the warm-up (WARM_UP_S);
+ * the target holds the highest RSS after the warm-up, not only the last, to
+ * 1.1 times it. Why 20 s: a host reaches its working memory within the first
+ * seconds of a full bus. Its young generation has a fixed size, filled after
+ * 8 MiB of allocation (under a second); it runs a major GC every 5,000 frame
+ * batches (the first ~6 s in), after which its old generation and glibc's
+ * heap hold their working set; the JIT is done growing code space by ~10 s.
+ * 20 s is twice the last of these, for a slower start on a loaded machine,
+ * and ends before the growth this bench exists to catch: V8 grew its new
+ * space in steps from 14 s in (to 75 s), and batch buffers and IPC garbage
+ * piled up until V8's own first major GC, 60 to 90 s in.
  */
 
 const GROUP = '239.74.163.2';
 const SECONDS = Number(process.env.KISO_SOAK_SECONDS ?? 120);
 const RATE = Number(process.env.KISO_SOAK_RATE ?? 25_000);
 const EVERY_S = 10;
-const WARM_UP_S = Math.min(30, SECONDS / 2);
+const WARM_UP_S = Math.min(20, SECONDS / 2);
 
 /** The kernel's view of process `pid`'s resident memory, MiB: all of it, file-backed (node's binary, libraries), glibc's main heap. */
 function residentMiB(pid: number): { rss: number; file: number; mallocHeap: number } {
@@ -56,8 +65,14 @@ function hostMemory(kernel: ReturnType<typeof residentMiB>, probe: ProbeSample |
     ...(probe ? { v8_heap: probe.v8_heap } : {}),
     malloc_heap: round(kernel.mallocHeap),
     other: round(kernel.rss - kernel.file - kernel.mallocHeap - v8Heap),
-    ...(probe ? { heap_used: probe.heap_used, external: probe.external, array_buffers: probe.array_buffers, gcs: probe.gcs } : {}),
+    ...(probe ? { heap_used: probe.heap_used, external: probe.external, array_buffers: probe.array_buffers } : {}),
   };
+}
+
+/** CPU seconds process `pid` has used (user + system). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The kernel's drops on the UDP sockets process `pid` holds on `port` (/proc/net/udp's drops column). */
@@ -164,6 +179,7 @@ connectors:
   const lines: Array<{ t: number; rss: number }> = [];
   const flood = flooder(port, RATE, SECONDS);
   const started = Date.now();
+  let cpuBefore = cpuSeconds(hostPid);
   let sent = 0;
   let drops = 0;
   let final = { aux1: 0, aux2: 0 };
@@ -172,9 +188,12 @@ connectors:
       await new Promise((resolve) => setTimeout(resolve, started + t * 1000 - Date.now()));
       const kernel = residentMiB(hostPid);
       const probe = lastProbeSample(probeDir, hostPid);
+      const cpu = cpuSeconds(hostPid);
+      const cpuPercent = Math.round(((cpu - cpuBefore) / EVERY_S) * 100);
+      cpuBefore = cpu;
       const line = { t, rss: kernel.rss };
       lines.push(line);
-      process.stderr.write(`${JSON.stringify({ soak_s: t, sent: flood.sent(), aux1_received: received('aux1'), aux2_received: received('aux2'), kernel_drops: kernelDropsOf(hostPid, port), host_rss_mib: Number(kernel.rss.toFixed(1)), host: hostMemory(kernel, probe) })}\n`);
+      process.stderr.write(`${JSON.stringify({ soak_s: t, sent: flood.sent(), aux1_received: received('aux1'), aux2_received: received('aux2'), kernel_drops: kernelDropsOf(hostPid, port), host_cpu_percent: cpuPercent, host_rss_mib: Number(kernel.rss.toFixed(1)), host: hostMemory(kernel, probe) })}\n`);
     }
     await flood.done;
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -185,12 +204,18 @@ connectors:
     await station.stopAll();
     process.stderr.write(`soak: the host's samples, one a second: ${path.join(probeDir, `${hostPid}.jsonl`)}\n`);
   }
-  const afterWarmUp = lines.find((line) => line.t >= WARM_UP_S)!;
+  const warmedUp = lines.find((line) => line.t >= WARM_UP_S)!;
   const last = lines.at(-1)!;
-  const peak = Math.max(...lines.map((line) => line.rss));
+  const peak = Math.max(...lines.filter((line) => line.t >= WARM_UP_S).map((line) => line.rss));
   return [
     result('soak.aux1_received_of_sent', final.aux1, 'frames', sent, { seconds: SECONDS, rate: RATE, kernel_drops: drops }),
     result('soak.aux2_received_of_sent', final.aux2, 'frames', sent, { seconds: SECONDS, rate: RATE, kernel_drops: drops }),
-    result('soak.host_rss_end_over_warm_up', last.rss, 'MiB', afterWarmUp.rss, { peak_mib: Number(peak.toFixed(1)), warm_up_s: WARM_UP_S, target: 'ratio near 1 (flat after warm-up)' }),
+    result('soak.host_rss_end_over_warm_up', last.rss, 'MiB', warmedUp.rss, {
+      warm_up_s: warmedUp.t,
+      peak_after_warm_up_mib: Number(peak.toFixed(1)),
+      peak_ratio: Number((peak / warmedUp.rss).toFixed(3)),
+      target: 'flat after the warm-up: RSS at the end and at its peak under 1.1 x RSS after the warm-up',
+      target_met: peak / warmedUp.rss < 1.1,
+    }),
   ];
 }
