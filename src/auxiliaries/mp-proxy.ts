@@ -31,9 +31,9 @@ export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
 
   constructor(spec: HostSpec, log: Logger) {
     super(spec, log);
-    this.outgoing = new FrameBatcher<string>((sender, batch, messages) => {
+    this.outgoing = new FrameBatcher<string>((sender, batch, count) => {
       // Settlers were queued in send order, so this batch's are the first ones.
-      const settle = this.settlers.splice(0, messages.length);
+      const settle = this.settlers.splice(0, count);
       // A batch that leaves after the host died (its crash came between the send and this flush) has no one to ack it.
       const dead = this.fault ?? this.host.crashError;
       if (dead || this.host.state !== 'ready') {
@@ -62,8 +62,15 @@ export class MpProxyAuxiliary extends RemoteAuxiliary implements ProxyHub {
   forward(message: Message, sender: string): Promise<void> {
     if (this.fault) return Promise.reject(this.fault);
     return new Promise<void>((resolve, reject) => {
-      this.settlers.push({ resolve, reject });
-      this.outgoing.push(sender, message);
+      const settler = { resolve, reject };
+      this.settlers.push(settler);
+      try {
+        this.outgoing.push(sender, message);
+      } catch (error) {
+        // Not packed (it cannot be): it has no place in a batch, so neither has its settler.
+        this.settlers.splice(this.settlers.lastIndexOf(settler), 1);
+        throw error;
+      }
     });
   }
 

@@ -17,10 +17,14 @@ import type { ProxyAuxiliary } from '../auxiliaries/proxy.js';
 import { BoundedSender } from './bounded-sender.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { unpackMessages } from './frame-pack.js';
+import { IpcGarbageBound } from './ipc-garbage.js';
 import { serializeError, type HostedState, type HostEvent, type HostRequest, type HostSpec } from './protocol.js';
 import { registerBuiltins } from '../builtins.js';
 
 registerBuiltins();
+
+/** Major GCs often enough that what IPC serialization keeps of frame batches cannot pile up (see IpcGarbageBound). */
+const ipcGarbage = new IpcGarbageBound();
 
 function emit(event: HostEvent): void {
   try {
@@ -84,8 +88,11 @@ function attachProxyLink(proxy: ProxyAuxiliary, log: Logger): void {
   const sender = new BoundedSender<HostEvent>((event, written) => process.send?.(event, undefined, undefined, written) ?? false);
   let reported = 0;
   let lastReport = 0;
-  const batcher = new FrameBatcher<string | null>((key, batch, messages) => {
-    if (sender.push({ type: 'frames', sender: key, batch }, messages.length)) return;
+  const batcher = new FrameBatcher<string | null>((key, batch, count) => {
+    if (sender.push({ type: 'frames', sender: key, batch }, count)) {
+      ipcGarbage.count();
+      return;
+    }
     const now = Date.now();
     if (now - lastReport < DROP_REPORT_MS && reported > 0) return;
     lastReport = now;
@@ -161,6 +168,7 @@ process.on('message', (message: HostRequest) => {
       void call(message.id, message.method, message.args);
       break;
     case 'frames':
+      ipcGarbage.count();
       forwardFrames(message.seq, message.sender, message.batch);
       break;
     case 'shutdown':

@@ -21,12 +21,27 @@ export function reviveError(serialized: SerializedError): Error {
   return error;
 }
 
+/**
+ * A host's young generation (V8's new space, two semi-spaces) has one size
+ * for the host's whole life. V8's own starts at 1 MiB semi-spaces and doubles
+ * them, up to 16 MiB, each time enough objects have survived its scavenges
+ * since the last doubling: on a full bus that came at unpredictable times
+ * (14 to 75 s in), each doubling a step in the host's RSS (new space 7 →
+ * 13.5 → 26.6 MiB; issue 17, `npm run bench -- soak` shows it per space).
+ * 4 MiB: frames die young (FrameBatcher packs them as they arrive), so the
+ * proxy bench's host spends the same CPU per frame as with V8's 16 MiB
+ * (with Message objects waiting in batches, 4 MiB cost it 2.5 times that).
+ */
+export const HOST_SEMI_SPACE_MIB = 4;
+/** --expose-gc: the host bounds what IPC serialization leaves behind with major GCs of its own (ipc-garbage.ts). */
+const HOST_V8_FLAGS = [`--min-semi-space-size=${HOST_SEMI_SPACE_MIB}`, `--max-semi-space-size=${HOST_SEMI_SPACE_MIB}`, '--expose-gc'];
+
 function hostEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return { file: here.replace(/host-process\.ts$/, 'host-main.ts'), execArgv: ['--import', 'tsx'] };
+  if (here.endsWith('.ts')) return { file: here.replace(/host-process\.ts$/, 'host-main.ts'), execArgv: ['--import', 'tsx', ...HOST_V8_FLAGS] };
   const file = here.replace(/host-process\.js$/, 'host-main.js');
   if (!existsSync(file)) throw new Error(`host entry ${file} is missing: rebuild kiso`);
-  return { file, execArgv: [] };
+  return { file, execArgv: HOST_V8_FLAGS };
 }
 
 export interface HostHandlers {

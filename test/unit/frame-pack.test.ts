@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canFrame } from '../../src/can/frame.js';
-import { packMessages, unpackMessages } from '../../src/processing/frame-pack.js';
+import { BatchPacker, packMessages, unpackMessages } from '../../src/processing/frame-pack.js';
 import type { Message } from '../../src/core/message.js';
 
 const plain = (message: Message) => ({ ...message, data: [...message.data] });
@@ -26,5 +26,26 @@ describe('packed frame batches', () => {
     assert.ok(Buffer.isBuffer(packed));
     assert.equal(unpackMessages(packed).length, 1000);
     assert.equal(unpackMessages(packed)[999]!.can!.id, 999);
+  });
+
+  it('packs message by message into the same bytes, batch after batch in one buffer', () => {
+    const frames = Array.from({ length: 3000 }, (_, i) => canFrame({ id: i & 0x7ff, fd: true, data: new Uint8Array([0, 1, 8, 12, 64][i % 5]!).fill(i & 0xff), timestamp: i }));
+    const packer = new BatchPacker(64);
+    for (const frame of frames.slice(0, 2000)) packer.add(frame);
+    assert.equal(packer.count, 2000);
+    assert.deepEqual(packer.take(), packMessages(frames.slice(0, 2000)));
+    assert.equal(packer.count, 0);
+    assert.equal(packer.bytes, 0);
+    for (const frame of frames.slice(2000)) packer.add(frame);
+    const second = packer.take();
+    assert.deepEqual(unpackMessages(second).map(plain), frames.slice(2000).map(plain));
+  });
+
+  it('keeps no half-packed message when one cannot be packed', () => {
+    const packer = new BatchPacker();
+    packer.add(canFrame({ id: 1, data: [1] }));
+    assert.throws(() => packer.add({ data: new Uint8Array(70_000) }), RangeError);
+    assert.equal(packer.count, 1);
+    assert.deepEqual(packer.take(), packMessages([canFrame({ id: 1, data: [1] })]));
   });
 });
