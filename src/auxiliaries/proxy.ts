@@ -15,6 +15,8 @@ export interface ProxyAuxiliaryConfig {
   /** candump (the default): candump log lines with direction; or any other writable log format (see README, CAN logs). */
   trace_format?: 'candump' | 'pcap' | 'pcapng' | 'asc' | 'blf' | 'trc' | 'trc-1.1' | 'csv';
   processing?: boolean;
+  /** In its own process: the most bytes of frames waiting for the main process before frames are dropped (src/processing/bounded-sender.ts). */
+  ipc_backlog_bytes?: number;
 }
 
 /**

@@ -13,8 +13,8 @@ import { KisoError } from '../core/errors.js';
 import { REDACTION } from '../core/logging.js';
 import type { Message } from '../core/message.js';
 import { resolveType } from '../core/registry.js';
-import type { ProxyAuxiliary } from '../auxiliaries/proxy.js';
-import { BoundedSender } from './bounded-sender.js';
+import type { ProxyAuxiliary, ProxyAuxiliaryConfig } from '../auxiliaries/proxy.js';
+import { BoundedSender, DEFAULT_BACKLOG_BYTES } from './bounded-sender.js';
 import { FrameBatcher } from './frame-batcher.js';
 import { unpackMessages } from './frame-pack.js';
 import { IpcGarbageBound } from './ipc-garbage.js';
@@ -72,7 +72,10 @@ async function build(spec: HostSpec): Promise<void> {
   for (const [role, name] of Object.entries(spec.auxiliary.connectors)) roles[role] = byName.get(name)!;
   const cls = (await (await resolveType(spec.auxiliary.type, 'auxiliary', spec.baseDir)).load()) as AuxiliaryClass;
   aux = new cls(spec.auxiliary.config, { name: spec.auxiliary.name, log: log.child({ auxiliary: spec.auxiliary.name }), connectors: roles, baseDir: spec.baseDir });
-  if (spec.proxy) attachProxyLink(aux as ProxyAuxiliary, log.child({ auxiliary: spec.auxiliary.name }));
+  if (spec.proxy) {
+    const backlogBytes = (spec.auxiliary.config as Pick<ProxyAuxiliaryConfig, 'ipc_backlog_bytes'>).ipc_backlog_bytes ?? DEFAULT_BACKLOG_BYTES;
+    attachProxyLink(aux as ProxyAuxiliary, backlogBytes, log.child({ auxiliary: spec.auxiliary.name }));
+  }
 }
 
 /** How often the host says what it dropped and what its memory holds, while it drops. */
@@ -80,16 +83,17 @@ const DROP_REPORT_MS = 10_000;
 
 /**
  * The proxy's frames for the main process's auxiliaries leave in batches
- * keyed by sender, with a bound on the batches waiting on the IPC channel: a
- * main process that cannot keep up costs frames (counted, and said with the
- * host's memory every 10 s), never the host's memory.
+ * keyed by sender, with a bound on the bytes waiting on the IPC channel
+ * (the proxy's `ipc_backlog_bytes`): a main process that cannot keep up
+ * costs frames (counted, and said with the host's memory every 10 s), never
+ * the host's memory.
  */
-function attachProxyLink(proxy: ProxyAuxiliary, log: Logger): void {
-  const sender = new BoundedSender<HostEvent>((event, written) => process.send?.(event, undefined, undefined, written) ?? false);
+function attachProxyLink(proxy: ProxyAuxiliary, backlogBytes: number, log: Logger): void {
+  const sender = new BoundedSender<HostEvent>((event, written) => process.send?.(event, undefined, undefined, written) ?? false, backlogBytes);
   let reported = 0;
   let lastReport = 0;
   const batcher = new FrameBatcher<string | null>((key, batch, count) => {
-    if (sender.push({ type: 'frames', sender: key, batch }, count)) {
+    if (sender.push({ type: 'frames', sender: key, batch }, count, batch.length)) {
       ipcGarbage.count();
       return;
     }
@@ -97,12 +101,12 @@ function attachProxyLink(proxy: ProxyAuxiliary, log: Logger): void {
     if (now - lastReport < DROP_REPORT_MS && reported > 0) return;
     lastReport = now;
     reported++;
-    const { inFlight, droppedFrames, droppedBatches } = sender.stats;
+    const { inFlight, bytesInFlight, droppedFrames, droppedBatches } = sender.stats;
     const memory = process.memoryUsage();
     const mib = (bytes: number): number => Math.round(bytes / 1048576);
     log.warn(
-      { droppedFrames, droppedBatches, batchesWaiting: inFlight, rssMiB: mib(memory.rss), heapUsedMiB: mib(memory.heapUsed), externalMiB: mib(memory.external) },
-      `the main process does not keep up with the proxy's frames: ${droppedFrames} frame(s) dropped so far, ${inFlight} batches waiting on the IPC channel; host memory: rss ${mib(memory.rss)} MiB, heap ${mib(memory.heapUsed)} MiB, buffers ${mib(memory.external)} MiB`,
+      { droppedFrames, droppedBatches, batchesWaiting: inFlight, bytesWaiting: bytesInFlight, rssMiB: mib(memory.rss), heapUsedMiB: mib(memory.heapUsed), externalMiB: mib(memory.external) },
+      `the main process does not keep up with the proxy's frames: ${droppedFrames} frame(s) dropped so far, ${inFlight} batches (${(bytesInFlight / 1048576).toFixed(1)} MiB) waiting on the IPC channel; host memory: rss ${mib(memory.rss)} MiB, heap ${mib(memory.heapUsed)} MiB, buffers ${mib(memory.external)} MiB`,
     );
   });
   proxy.addSink({ push: (message: Message, key: string | undefined) => batcher.push(key ?? null, message) });

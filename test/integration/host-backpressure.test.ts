@@ -31,7 +31,8 @@ describe('an MpProxy host whose main process does not keep up', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kiso-backpressure-'));
     const port = 40000 + Math.floor(Math.random() * 20000);
     mkdirSync(path.join(dir, 'suites'));
-    // The main process's event loop is blocked for 4 s: it reads nothing from the host meanwhile.
+    // The main process's event loop is blocked for 4 s: it reads nothing from the host meanwhile, and the
+    // host keeps at most 64 KiB of frames waiting for it (ipc_backlog_bytes).
     writeFileSync(path.join(dir, 'suites', 'test_busy.mjs'), `import { defineSuite } from ${JSON.stringify(import.meta.resolve('kiso'))};
 import { existsSync } from 'node:fs';
 export default defineSuite({ auxiliaries: ['aux1', 'aux2'], cases: [
@@ -46,7 +47,7 @@ export default defineSuite({ auxiliaries: ['aux1', 'aux2'], cases: [
   proxy_aux:
     connectors: { com: can_channel }
     type: MpProxyAuxiliary
-    config: { aux_list: [aux1, aux2] }
+    config: { aux_list: [aux1, aux2], ipc_backlog_bytes: 65536 }
   aux1: { connectors: { com: proxy_com1 }, type: CommunicationAuxiliary }
   aux2: { connectors: { com: proxy_com2 }, type: CommunicationAuxiliary }
 connectors:
@@ -62,6 +63,6 @@ test_suite_list:
     await flood(port, 3);
     const result = await run;
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stderr, /the main process does not keep up with the proxy's frames: \d+ frame\(s\) dropped so far, \d+ batches waiting on the IPC channel; host memory: rss \d+ MiB/);
+    assert.match(result.stderr, /the main process does not keep up with the proxy's frames: \d+ frame\(s\) dropped so far, \d+ batches \(\d+\.\d MiB\) waiting on the IPC channel; host memory: rss \d+ MiB/);
   });
 });
