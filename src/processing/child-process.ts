@@ -17,7 +17,7 @@ process.on('exit', () => {
 });
 
 /** Registers a child process to be killed if kiso exits before it. */
-export function trackChild(child: ChildProcess): void {
+function trackChild(child: ChildProcess): void {
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
 }
